@@ -1,0 +1,418 @@
+//! The receive buffer of one connection and the driver every reader runs on (spec §2.2).
+//!
+//! * Bytes arrive in segments of `lua_socket_buffer_size`: one `recv` asks for at most the
+//!   free space of the current segment, and only when the running read needs bytes. There
+//!   is no read-ahead and no background read: what stays in the kernel decides FIN vs RST
+//!   at close and `connection in dubious state` at `set_keepalive`.
+//! * Bytes leave the buffer only when a read call *completes* (successfully or with an
+//!   error that returns them as the partial), so dropping a read future loses nothing.
+//! * Readers remember how far they scanned, so no byte is scanned twice across polls.
+//! * Nothing reserves more than one segment ahead of what arrived: `receive_exact(1 << 40)`
+//!   holds only the bytes that really came.
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+
+/// Where a buffer's bytes come from: one non-blocking `recv` per call.
+///
+/// Every [`StreamIo`](crate::StreamIo) is one; tests use in-memory sources that deliver
+/// any segmentation and return `Pending` between segments.
+pub trait Recv {
+    /// At most one `recv` of at most `buf.len()` bytes; `Ok(0)` is the end of the stream.
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+}
+
+impl<T: crate::StreamIo + ?Sized> Recv for T {
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read(cx, buf)
+    }
+}
+
+/// The read half's state (spec §1.2, §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadState {
+    /// Reads proceed.
+    Open,
+    /// `receive_all` reached the end of the stream. Not closed: another `receive_all`
+    /// returns `""` at once, any other read returns `closed` with an empty partial once and
+    /// then `closed`.
+    EofSeen,
+    /// The read half is closed (EOF seen by another reader, a read error, or `close`).
+    Closed,
+}
+
+/// Which read call last completed on which buffer: an [`Until`](crate::Until) keeps its
+/// withheld bytes only while no other read has completed since its own call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReadEpoch {
+    buffer: u64,
+    reads: u64,
+}
+
+static NEXT_BUFFER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A buffer that has no bytes and holds no more than this keeps its memory.
+const KEEP_STORAGE: usize = 64 * 1024;
+
+/// The receive buffer of one connection.
+#[derive(Debug)]
+pub struct RecvBuffer {
+    /// Always initialised (no `unsafe`): grown with zeros, never shrunk while in use.
+    storage: Vec<u8>,
+    head: usize,
+    tail: usize,
+    segment: usize,
+    /// Bytes received into the current segment; a segment is new when the buffer was
+    /// emptied (OpenResty resets `pos = last = start`) or the last one filled up.
+    segment_fill: usize,
+    eof: bool,
+    closed: bool,
+    epoch: ReadEpoch,
+    received: u64,
+    consumed: u64,
+    /// Bytes looked at by readers' scans, for the "each byte at most twice" tests.
+    examined: u64,
+}
+
+impl RecvBuffer {
+    /// An empty buffer with segments of `segment` bytes (`lua_socket_buffer_size`).
+    pub fn new(segment: NonZeroUsize) -> Self {
+        Self {
+            storage: Vec::new(),
+            head: 0,
+            tail: 0,
+            segment: segment.get(),
+            segment_fill: 0,
+            eof: false,
+            closed: false,
+            epoch: ReadEpoch {
+                buffer: NEXT_BUFFER_ID.fetch_add(1, Ordering::Relaxed),
+                reads: 0,
+            },
+            received: 0,
+            consumed: 0,
+            examined: 0,
+        }
+    }
+
+    /// The segment size.
+    pub fn segment_size(&self) -> usize {
+        self.segment
+    }
+
+    /// Bytes received but not yet consumed by a completed read.
+    pub fn buffered(&self) -> &[u8] {
+        &self.storage[self.head..self.tail]
+    }
+
+    /// How many bytes are buffered.
+    pub fn len(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// Whether no byte is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.head == self.tail
+    }
+
+    /// The read half's state.
+    pub fn state(&self) -> ReadState {
+        match (self.closed, self.eof) {
+            (true, _) => ReadState::Closed,
+            (false, true) => ReadState::EofSeen,
+            (false, false) => ReadState::Open,
+        }
+    }
+
+    /// Whether the end of the stream has been read (by any reader).
+    pub fn eof_seen(&self) -> bool {
+        self.eof
+    }
+
+    /// Marks the read half closed (a socket error outside a read, or `close`).
+    pub fn close_read(&mut self) {
+        self.closed = true;
+    }
+
+    /// Total bytes received from the source (progress, for idle timeouts).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Total bytes consumed by completed reads.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// The epoch of the last completed read.
+    pub fn epoch(&self) -> ReadEpoch {
+        self.epoch
+    }
+
+    /// Bytes examined by readers' scans so far.
+    pub fn examined(&self) -> u64 {
+        self.examined
+    }
+
+    pub(crate) fn count_examined(&mut self, n: usize) {
+        self.examined += n as u64;
+    }
+
+    /// Removes `n` buffered bytes from the front.
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.head += n;
+        self.consumed += n as u64;
+        if self.head == self.tail {
+            self.head = 0;
+            self.tail = 0;
+            self.segment_fill = 0;
+            if self.storage.len() > KEEP_STORAGE.max(self.segment) {
+                self.storage = Vec::new();
+            }
+        }
+    }
+
+    /// The next recv may fill a whole segment again.
+    pub(crate) fn restart_segment(&mut self) {
+        self.segment_fill = 0;
+    }
+
+    /// Copies out and consumes the first `n` buffered bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Bytes {
+        let n = n.min(self.len());
+        let out = Bytes::copy_from_slice(&self.storage[self.head..self.head + n]);
+        self.consume(n);
+        out
+    }
+
+    /// One `recv` of at most the free space of the current segment.
+    fn poll_fill<S: Recv + ?Sized>(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &S,
+    ) -> Poll<io::Result<usize>> {
+        let want = self.segment - self.segment_fill;
+        self.make_room(want);
+        let n = ready!(src.poll_recv(cx, &mut self.storage[self.tail..self.tail + want]))?;
+        // A backend that reports more than it was given is clamped, never trusted.
+        let n = n.min(want);
+        self.tail += n;
+        self.segment_fill += n;
+        if self.segment_fill == self.segment {
+            self.segment_fill = 0;
+        }
+        self.received += n as u64;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Ensures `want` writable bytes after `tail`: first by moving the buffered bytes to
+    /// the front, then by growing (amortised by `Vec`).
+    fn make_room(&mut self, want: usize) {
+        if self.storage.len() - self.tail >= want {
+            return;
+        }
+        if self.head > 0 {
+            self.storage.copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        if self.storage.len() - self.tail < want {
+            self.storage.resize(self.tail + want, 0);
+        }
+    }
+}
+
+/// A read in progress: what it waits for, how far it scanned, and how it ends.
+///
+/// Implementations only *look* at the buffer until they complete; they consume bytes only
+/// in [`scan`](Reader::scan) (when returning `Some`), [`at_eof`](Reader::at_eof) and
+/// [`fail`](Reader::fail).
+pub trait Reader {
+    /// What a successful call returns.
+    type Output;
+
+    /// Called once, on the first poll, after the closed check: a result here ends the
+    /// call at once without counting as a read (the end-of-part call of `receive_until`).
+    fn begin(&mut self, buf: &RecvBuffer) -> Option<Self::Output> {
+        let _ = buf;
+        None
+    }
+
+    /// Looks at the buffered bytes; once complete, consumes its bytes and returns the
+    /// result. Keeps its scan position across calls.
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Self::Output>;
+
+    /// The stream ended before [`scan`](Reader::scan) completed. Returns the result
+    /// (`receive_all`) or the `closed` error with the partial; consumes what it returns.
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Self::Output>;
+
+    /// The call fails with `error` (timeout or socket error): consumes the partial and
+    /// returns the error carrying it.
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error;
+
+    /// The call completed (in any way) as read number `epoch` of the buffer.
+    fn completed(&mut self, epoch: ReadEpoch) {
+        let _ = epoch;
+    }
+}
+
+/// One read call: a [`Reader`] plus the checks that run on its first poll.
+///
+/// The socket owns the buffer and the source; it polls this with both, and when its timer
+/// fires it calls [`fail`](ReadCall::fail) with a timeout.
+#[derive(Debug)]
+pub struct ReadCall<R> {
+    reader: R,
+    begun: bool,
+}
+
+impl<R: Reader> ReadCall<R> {
+    /// A call that has not been polled yet.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
+            begun: false,
+        }
+    }
+
+    /// The reader.
+    pub fn reader(&self) -> &R {
+        &self.reader
+    }
+
+    /// Drives the read: scans the buffered bytes, `recv`s only when they do not suffice.
+    ///
+    /// # Cancel safety
+    /// Dropping the call between polls consumes nothing: every byte received stays
+    /// buffered for the next read.
+    pub fn poll<S: Recv + ?Sized>(
+        &mut self,
+        buf: &mut RecvBuffer,
+        src: &S,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<R::Output>> {
+        if !self.begun {
+            self.begun = true;
+            if buf.closed {
+                return Poll::Ready(Err(Error::closed()));
+            }
+            if let Some(out) = self.reader.begin(buf) {
+                return Poll::Ready(Ok(out));
+            }
+        }
+        loop {
+            if let Some(out) = self.reader.scan(buf) {
+                self.complete(buf);
+                return Poll::Ready(Ok(out));
+            }
+            if buf.eof {
+                let result = self.reader.at_eof(buf);
+                if result.is_err() {
+                    buf.closed = true;
+                }
+                self.complete(buf);
+                return Poll::Ready(result);
+            }
+            match ready!(buf.poll_fill(cx, src)) {
+                Ok(0) => buf.eof = true,
+                Ok(_) => {}
+                Err(e) => return Poll::Ready(Err(self.fail(buf, Error::from_io(&e)))),
+            }
+        }
+    }
+
+    /// Ends the call with `error`: the partial is consumed and attached; a timeout leaves
+    /// the read half open, any other error closes it (spec §1.2).
+    pub fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        let timeout = error.is_timeout();
+        let error = self.reader.fail(buf, error);
+        if !timeout {
+            buf.closed = true;
+        }
+        self.complete(buf);
+        error
+    }
+
+    fn complete(&mut self, buf: &mut RecvBuffer) {
+        buf.epoch.reads += 1;
+        self.reader.completed(buf.epoch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Feed, MemSource, drive as poll_once};
+
+    #[test]
+    fn recv_asks_for_the_free_space_of_the_current_segment() {
+        let src = MemSource::new([Feed::data(b"01"), Feed::data(b"2345"), Feed::data(b"6789")]);
+        let mut buf = RecvBuffer::new(NonZeroUsize::new(4).unwrap());
+        let mut call = ReadCall::new(crate::reader::Exact::new(1));
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "0");
+        assert_eq!(src.asked(), [4]);
+        // "1" is buffered and the segment holds 2 bytes: the next recv asks for 2.
+        let mut call = ReadCall::new(crate::reader::Exact::new(3));
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "123");
+        assert_eq!(src.asked(), [4, 2]);
+        // The segment filled up and the buffer emptied: a new one of 4, which "45" fills
+        // half, so the next recv asks for 2.
+        let mut call = ReadCall::new(crate::reader::Exact::new(3));
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "456");
+        assert_eq!(src.asked(), [4, 2, 4, 2]);
+        // "7" is buffered: no recv.
+        let mut call = ReadCall::new(crate::reader::Exact::new(1));
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "7");
+        assert_eq!(src.asked(), [4, 2, 4, 2]);
+        // The buffer emptied: its segment starts over, a full-size recv.
+        let mut call = ReadCall::new(crate::reader::Exact::new(2));
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "89");
+        assert_eq!(src.asked(), [4, 2, 4, 2, 4]);
+    }
+
+    #[test]
+    fn no_recv_when_the_buffer_suffices() {
+        let src = MemSource::new([Feed::data(b"abcdef")]);
+        let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
+        for expected in ["ab", "cd", "ef"] {
+            let mut call = ReadCall::new(crate::reader::Exact::new(2));
+            assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), expected);
+        }
+        assert_eq!(src.asked().len(), 1);
+    }
+
+    #[test]
+    fn hostile_length_reserves_only_what_arrived() {
+        let src = MemSource::new([Feed::data(b"tiny"), Feed::Pending]);
+        let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
+        let mut call = ReadCall::new(crate::reader::Exact::new(1 << 40));
+        assert!(poll_once(&mut call, &mut buf, &src).is_none());
+        assert!(buf.storage.capacity() <= 2 * 4096);
+        let err = call.fail(&mut buf, Error::timeout());
+        assert_eq!(err.partial().unwrap(), "tiny");
+    }
+
+    #[test]
+    fn storage_is_released_after_a_huge_read() {
+        let big = vec![b'x'; 1 << 20];
+        let src = MemSource::new([Feed::data(&big), Feed::Eof]);
+        let mut buf = RecvBuffer::new(NonZeroUsize::new(65536).unwrap());
+        let mut call = ReadCall::new(crate::reader::All);
+        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap().len(), 1 << 20);
+        assert_eq!(buf.storage.capacity(), 0);
+    }
+
+    #[test]
+    fn epochs_are_unique_per_buffer() {
+        let a = RecvBuffer::new(NonZeroUsize::MIN);
+        let b = RecvBuffer::new(NonZeroUsize::MIN);
+        assert_ne!(a.epoch(), b.epoch());
+    }
+}

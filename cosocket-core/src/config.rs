@@ -1,0 +1,122 @@
+//! The eight `lua_socket_*` directives and the resolver setting (spec §9): what an nginx
+//! worker's configuration gives every cosocket it creates.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+/// The `lua_socket_*` settings of a context, with OpenResty's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use cosocket_core::Directives;
+/// let mut d = Directives::default();
+/// assert_eq!(d.read_timeout, Duration::from_secs(60));
+/// d.read_timeout = Duration::from_millis(500);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Directives {
+    /// `lua_socket_connect_timeout` (60 s): connect, TLS handshake and backlog wait.
+    pub connect_timeout: Duration,
+    /// `lua_socket_send_timeout` (60 s): idle timeout of a send.
+    pub send_timeout: Duration,
+    /// `lua_socket_read_timeout` (60 s): idle timeout of a TCP read, total of a UDP one.
+    pub read_timeout: Duration,
+    /// `lua_socket_send_lowat` (0): stored for completeness; Linux has no `SO_SNDLOWAT`
+    /// for TCP, so, as nginx there, it has no effect.
+    pub send_lowat: usize,
+    /// `lua_socket_buffer_size` (4096, one page): the receive buffer's segment size; it
+    /// bounds one `recv` and one `receive_any` result.
+    pub buffer_size: NonZeroUsize,
+    /// `lua_socket_pool_size` (30): the size of a pool created without an explicit one.
+    pub pool_size: NonZeroUsize,
+    /// `lua_socket_keepalive_timeout` (60 s): idle timeout of pooled connections;
+    /// `Duration::ZERO` means they never expire.
+    pub keepalive_timeout: Duration,
+    /// `lua_socket_log_errors` (on): whether failures are logged (spec §10).
+    pub log_errors: bool,
+    /// nginx's `resolver`: how host names are resolved (the runtime's resolver by default).
+    pub resolver: Resolver,
+    /// nginx's `resolver_timeout` (30 s): bounds name resolution in `connect`.
+    pub resolver_timeout: Duration,
+}
+
+impl Default for Directives {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+            send_lowat: 0,
+            buffer_size: NonZeroUsize::new(4096).expect("4096 is not zero"),
+            pool_size: NonZeroUsize::new(30).expect("30 is not zero"),
+            keepalive_timeout: Duration::from_secs(60),
+            log_errors: true,
+            resolver: Resolver::Runtime,
+            resolver_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a context resolves host names.
+#[derive(Clone, Default)]
+pub enum Resolver {
+    /// The runtime's resolver ([`Runtime::resolve`](crate::Runtime::resolve)).
+    #[default]
+    Runtime,
+    /// None, as nginx without a `resolver` directive: a host name fails with
+    /// `no resolver defined to resolve "H"`; IP literals and Unix paths work.
+    None,
+    /// The user's own.
+    Custom(Arc<dyn Resolve>),
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Runtime => f.write_str("Runtime"),
+            Self::None => f.write_str("None"),
+            Self::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// A user-supplied name resolver.
+///
+/// Errors map to OpenResty's texts: `io::ErrorKind::NotFound` → `H could not be resolved
+/// (3: Host not found)`, `TimedOut` → `(110: Operation timed out)`, anything else →
+/// `(2: Server failure)`.
+pub trait Resolve: Send + Sync + 'static {
+    /// Every address of `host`, in the order they should be tried, with `port` set.
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_openresty_defaults() {
+        let d = Directives::default();
+        assert_eq!(d.connect_timeout, Duration::from_secs(60));
+        assert_eq!(d.send_timeout, Duration::from_secs(60));
+        assert_eq!(d.read_timeout, Duration::from_secs(60));
+        assert_eq!(d.send_lowat, 0);
+        assert_eq!(d.buffer_size.get(), 4096);
+        assert_eq!(d.pool_size.get(), 30);
+        assert_eq!(d.keepalive_timeout, Duration::from_secs(60));
+        assert!(d.log_errors);
+        assert!(matches!(d.resolver, Resolver::Runtime));
+        assert_eq!(d.resolver_timeout, Duration::from_secs(30));
+    }
+}

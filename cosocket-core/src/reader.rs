@@ -1,0 +1,174 @@
+//! The four plain readers of spec §2.3–§2.4: `*l` ([`Line`]), `*a` ([`All`]), exactly `n`
+//! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::pattern).
+
+use bytes::{Bytes, BytesMut};
+use memchr::{memchr, memchr_iter};
+
+use crate::buffer::{Reader, RecvBuffer};
+use crate::error::{Error, Result};
+
+/// `receive("*l")`: one line up to LF; the LF is removed and so is **every** CR in the
+/// line (`"bar\rbaz\r\n"` → `"barbaz"`).
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    /// How many buffered bytes are known to hold no LF.
+    scanned: usize,
+}
+
+impl Line {
+    /// A line read.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes `n` bytes, dropping every CR, and consumes `consume` bytes.
+    fn take_without_cr(buf: &mut RecvBuffer, n: usize, consume: usize) -> Bytes {
+        let line = &buf.buffered()[..n];
+        // One pass: memchr finds each CR, the gaps between them are copied.
+        let mut crs = memchr_iter(b'\r', line).peekable();
+        let out = if crs.peek().is_none() {
+            Bytes::copy_from_slice(line)
+        } else {
+            let mut out = BytesMut::with_capacity(n);
+            let mut from = 0;
+            for cr in crs {
+                out.extend_from_slice(&line[from..cr]);
+                from = cr + 1;
+            }
+            out.extend_from_slice(&line[from..]);
+            out.freeze()
+        };
+        buf.count_examined(n);
+        buf.consume(consume);
+        out
+    }
+}
+
+impl Reader for Line {
+    type Output = Bytes;
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
+        let data = buf.buffered();
+        let fresh = &data[self.scanned..];
+        let found = memchr(b'\n', fresh);
+        let looked = found.map_or(fresh.len(), |i| i + 1);
+        buf.count_examined(looked);
+        match found {
+            Some(i) => {
+                let lf = self.scanned + i;
+                self.scanned = 0;
+                Some(Self::take_without_cr(buf, lf, lf + 1))
+            }
+            None => {
+                self.scanned += looked;
+                None
+            }
+        }
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
+        Err(Error::eof(self.take_partial(buf)))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(self.take_partial(buf))
+    }
+}
+
+impl Line {
+    /// The pending line content, CRs removed, consumed (spec §2.3).
+    fn take_partial(&mut self, buf: &mut RecvBuffer) -> Bytes {
+        self.scanned = 0;
+        let n = buf.len();
+        Self::take_without_cr(buf, n, n)
+    }
+}
+
+/// `receive("*a")`: everything until the end of the stream, which is a success here.
+///
+/// Reaching EOF this way does not close the read half ([`ReadState::EofSeen`]).
+///
+/// [`ReadState::EofSeen`]: crate::buffer::ReadState::EofSeen
+#[derive(Debug, Clone, Copy, Default)]
+pub struct All;
+
+impl Reader for All {
+    type Output = Bytes;
+
+    fn scan(&mut self, _buf: &mut RecvBuffer) -> Option<Bytes> {
+        None
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
+        Ok(buf.take(buf.len()))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(buf.take(buf.len()))
+    }
+}
+
+/// `receive(n)`: exactly `n` bytes; `receive(0)` is `""` at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Exact {
+    n: usize,
+}
+
+impl Exact {
+    /// A read of exactly `n` bytes.
+    pub fn new(n: usize) -> Self {
+        Self { n }
+    }
+}
+
+impl Reader for Exact {
+    type Output = Bytes;
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
+        (buf.len() >= self.n).then(|| buf.take(self.n))
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
+        Err(Error::eof(buf.take(buf.len())))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(buf.take(buf.len()))
+    }
+}
+
+/// `receiveany(max)`: buffered bytes at once if there are any, else what one `recv`
+/// brings, at most `max` either way (spec §2.4). Errors carry an empty partial.
+#[derive(Debug, Clone, Copy)]
+pub struct Any {
+    max: usize,
+}
+
+impl Any {
+    /// A read of at most `max` bytes; `max` must be positive (`bad max argument`).
+    pub fn new(max: usize) -> Result<Self> {
+        if max == 0 {
+            return Err(Error::new(
+                crate::ErrorKind::InvalidArgument,
+                "bad max argument",
+            ));
+        }
+        Ok(Self { max })
+    }
+}
+
+impl Reader for Any {
+    type Output = Bytes;
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
+        (!buf.is_empty()).then(|| buf.take(self.max))
+    }
+
+    fn at_eof(&mut self, _buf: &mut RecvBuffer) -> Result<Bytes> {
+        Err(Error::eof(Bytes::new()))
+    }
+
+    fn fail(&mut self, _buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(Bytes::new())
+    }
+}

@@ -1,0 +1,94 @@
+//! The backend contract: what an executor must supply (ARCHITECTURE.md, "Two contracts").
+//!
+//! Core creates every socket with `socket2` (options, bind, non-blocking connect) and hands
+//! the std socket to the runtime to register and await. I/O is `&self` and makes at most
+//! one syscall per poll, so read and write halves need no lock, a `recv` asks for exactly
+//! the size core wants, and no adapter can silently turn one `writev` into many writes.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// A registered, connected, non-blocking stream socket (TCP or Unix).
+pub trait StreamIo: AsFd + Send + Sync + 'static {
+    /// At most one `recv` of at most `buf.len()` bytes; `Ok(0)` is the end of the stream.
+    /// `Pending` registers the waker for readability.
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// At most one `writev` of `bufs`. Required, with no default that would write only the
+    /// first slice.
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+}
+
+/// A registered, connected, non-blocking datagram socket (UDP or Unix datagram).
+pub trait DatagramIo: AsFd + Send + Sync + 'static {
+    /// At most one `recv` of one datagram into `buf` (truncated to `buf.len()`; a zero-length
+    /// `buf` still consumes the datagram).
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// At most one `send` of `buf` as one datagram.
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+}
+
+/// An async executor as cosocket needs it: reactor registration, timers, spawning and
+/// name resolution. A value the context holds, so nothing is detected at call time and
+/// nothing panics with "no reactor running".
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// A registered TCP stream.
+    type Tcp: StreamIo;
+    /// A registered Unix stream.
+    type Unix: StreamIo;
+    /// A registered UDP socket.
+    type Udp: DatagramIo;
+    /// A registered Unix datagram socket.
+    type UnixDatagram: DatagramIo;
+    /// A timer future.
+    type Sleep: Future<Output = ()> + Send + 'static;
+
+    /// Registers `pending`, a non-blocking TCP socket whose `connect` core has started, and
+    /// completes when the connection is established (or fails with its errno).
+    fn connect_tcp(
+        &self,
+        pending: std::net::TcpStream,
+    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// The same for a Unix stream socket.
+    fn connect_unix(
+        &self,
+        pending: std::os::unix::net::UnixStream,
+    ) -> impl Future<Output = io::Result<Self::Unix>> + Send;
+
+    /// Registers a non-blocking UDP socket that core has bound and connected.
+    fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp>;
+
+    /// Registers a non-blocking Unix datagram socket that core has bound and connected.
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Self::UnixDatagram>;
+
+    /// A timer that completes at `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
+
+    /// The runtime's clock.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// Runs `task` in the background (the pool's idle watcher).
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static);
+
+    /// Every address of `host` (with `port` set), in the order to try them.
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+}

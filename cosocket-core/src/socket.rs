@@ -1,0 +1,335 @@
+//! The user contract: the socket traits client libraries and the conformance suite see.
+//!
+//! Method names follow OpenResty's (see the crate docs for the table). Results follow its
+//! values: `Ok` is the first return value, an [`Error`](crate::Error) the `nil, err` pair,
+//! and [`Error::partial`](crate::Error::partial) the third value of a failed read.
+//! Timeouts are `Option<Duration>`: `None` (or zero) means the context's directive.
+
+use std::fmt;
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::cosockets::ConnectOptions;
+use crate::error::Result;
+use crate::fragments::Fragments;
+use crate::pattern::Until;
+
+/// The reading side of a stream socket (the whole socket, or a read half).
+///
+/// Every read is cancel safe: dropping its future before completion consumes nothing, and
+/// every byte received stays buffered for the next read.
+pub trait StreamRead: Send {
+    /// `receive()` / `receive("*l")`: the next line, without its LF and without **any** CR.
+    ///
+    /// Errors: `closed` with the pending line (CRs removed) as partial when the stream ends
+    /// first (the read half closes); `timeout` with the pending line as partial (consumed;
+    /// the socket stays usable); a socket error with the partial (the read half closes).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_line(&mut self) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// `receive("*a")`: everything until the peer closes. The end of the stream is a
+    /// success here (possibly `""`), and a second call returns `""` at once.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_all(&mut self) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// `receive(n)`: exactly `n` bytes; `receive_exact(0)` returns `""` at once.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_exact(&mut self, n: usize) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// `receiveany(max)`: buffered bytes at once if any, else what one `recv` brings (at
+    /// most one `buffer_size`), never more than `max`. `max == 0` is `bad max argument`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_any(&mut self, max: usize) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// One call of a `receiveuntil` iterator: `size == 0` reads up to the pattern,
+    /// `size > 0` returns chunks of about `size` bytes and then `Ok(None)` at the end of
+    /// the part (OpenResty's `nil, nil, nil`).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing and leaves `until` as it was.
+    fn receive_until(
+        &mut self,
+        until: &mut Until,
+        size: usize,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send;
+
+    /// The read timeout of this socket (`None`: the directive); a waiting read picks it up
+    /// when its timer is re-armed.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>);
+}
+
+/// The writing side of a stream socket (the whole socket, or a write half).
+pub trait StreamWrite: Send {
+    /// `send(data)`: writes every byte of `data` (vectored), returns the byte count. An
+    /// empty payload returns 0 without I/O. Errors close the write half.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe once bytes were written: a send dropped after a partial write closes
+    /// the write half (the stream would otherwise be corrupt), as a send timeout does.
+    /// Dropped before any byte was written, it changes nothing.
+    fn send<F: Fragments + ?Sized + Sync>(
+        &mut self,
+        data: &F,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    /// The send timeout of this socket (`None`: the directive).
+    fn set_send_timeout(&mut self, timeout: Option<Duration>);
+
+    /// Half-close: sends FIN (`shutdown(SHUT_WR)`) and closes the write half; reading goes
+    /// on. OpenResty's HTTP module never offered it (spec §12).
+    fn shutdown(&mut self) -> Result<()>;
+}
+
+/// A stream socket option for [`StreamSock::set_option`] / [`StreamSock::get_option`]
+/// (spec §8.1; values are C `int`s, booleans as 1 / 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SocketOption {
+    /// `keepalive`: `SO_KEEPALIVE`.
+    KeepAlive,
+    /// `reuseaddr`: `SO_REUSEADDR`.
+    ReuseAddr,
+    /// `tcp-nodelay`: `TCP_NODELAY`.
+    TcpNoDelay,
+    /// `sndbuf`: `SO_SNDBUF` (Linux reads back twice the value set).
+    SndBuf,
+    /// `rcvbuf`: `SO_RCVBUF`.
+    RcvBuf,
+    /// `keepintvl`: `TCP_KEEPINTVL`.
+    KeepIntvl,
+    /// `keepcnt`: `TCP_KEEPCNT`.
+    KeepCnt,
+}
+
+impl SocketOption {
+    /// Every option.
+    pub const ALL: [Self; 7] = [
+        Self::KeepAlive,
+        Self::ReuseAddr,
+        Self::TcpNoDelay,
+        Self::SndBuf,
+        Self::RcvBuf,
+        Self::KeepIntvl,
+        Self::KeepCnt,
+    ];
+
+    /// OpenResty's name for the option.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KeepAlive => "keepalive",
+            Self::ReuseAddr => "reuseaddr",
+            Self::TcpNoDelay => "tcp-nodelay",
+            Self::SndBuf => "sndbuf",
+            Self::RcvBuf => "rcvbuf",
+            Self::KeepIntvl => "keepintvl",
+            Self::KeepCnt => "keepcnt",
+        }
+    }
+
+    /// The option of OpenResty's `name`; anything else is
+    /// `unsupported option NAME`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.name() == name)
+            .ok_or_else(|| {
+                crate::Error::new(
+                    crate::ErrorKind::UnsupportedOption,
+                    format!("unsupported option {name}"),
+                )
+            })
+    }
+}
+
+impl fmt::Display for SocketOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Owned halves that do not belong to the same socket; both are given back.
+#[derive(Debug)]
+pub struct ReuniteError<R, W>(pub R, pub W);
+
+impl<R, W> fmt::Display for ReuniteError<R, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same socket")
+    }
+}
+
+impl<R: fmt::Debug, W: fmt::Debug> std::error::Error for ReuniteError<R, W> {}
+
+/// A stream socket (TCP or Unix): both sides, plus connection management.
+///
+/// `&mut self` everywhere rules out OpenResty's `socket busy …` errors at compile time;
+/// full duplex use goes through [`split`](StreamSock::split) or
+/// [`into_split`](StreamSock::into_split).
+pub trait StreamSock: StreamRead + StreamWrite + Sized {
+    /// A borrowed read half.
+    type ReadHalf<'a>: StreamRead + 'a
+    where
+        Self: 'a;
+    /// A borrowed write half.
+    type WriteHalf<'a>: StreamWrite + 'a
+    where
+        Self: 'a;
+    /// An owned read half, for a spawned task.
+    type OwnedReadHalf: StreamRead + fmt::Debug + 'static;
+    /// An owned write half, for a spawned task.
+    type OwnedWriteHalf: StreamWrite + fmt::Debug + 'static;
+
+    /// `settimeout(t)`: connect, send and read timeouts at once (`None`: the directives).
+    /// Applies to the next connect and to the live connection.
+    fn set_timeout(&mut self, timeout: Option<Duration>);
+
+    /// `settimeouts(connect, send, read)`.
+    fn set_timeouts(
+        &mut self,
+        connect: Option<Duration>,
+        send: Option<Duration>,
+        read: Option<Duration>,
+    );
+
+    /// `close()`: closes the connection (buffered input is discarded). `closed` if there is
+    /// no connection or both halves are closed.
+    fn close(&mut self) -> Result<()>;
+
+    /// `setkeepalive(timeout, size)`: puts the connection into the context's pool for its
+    /// key (spec §5.4). `timeout`: idle timeout (`None`: the directive; zero: never
+    /// expires); `size`: the pool's size if this call creates it. The socket is closed for
+    /// its user afterwards and can connect again.
+    fn set_keepalive(
+        &mut self,
+        timeout: Option<Duration>,
+        size: Option<std::num::NonZeroUsize>,
+    ) -> Result<()>;
+
+    /// `getreusedtimes()`: how often this connection was taken from a pool (0 for a new
+    /// one); `closed` without a connection.
+    fn reused_times(&self) -> Result<u32>;
+
+    /// `setoption(name, value)`. Before any connect: `socket is never created nor
+    /// connected`; without a connection: `closed`.
+    fn set_option(&mut self, option: SocketOption, value: i32) -> Result<()>;
+
+    /// `getoption(name)`: the value read back from the kernel.
+    fn get_option(&self, option: SocketOption) -> Result<i32>;
+
+    /// `bind(ip, port)`: the local address for the next connects (kept across reconnects;
+    /// a connection taken from a pool keeps its own). `ip` must be an IP literal (`bad
+    /// address` otherwise); port 0 lets the kernel choose.
+    fn bind(&mut self, ip: &str, port: u16) -> Result<()>;
+
+    /// Borrowed halves for concurrent reading and writing in one task (`join!`).
+    fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>);
+
+    /// Owned halves that move into spawned tasks. Dropping a half never shuts the socket
+    /// down; [`reunite`](StreamSock::reunite) gives the socket back (needed for `close`,
+    /// `set_keepalive`, `connect`).
+    fn into_split(self) -> (Self::OwnedReadHalf, Self::OwnedWriteHalf);
+
+    /// Puts owned halves of one socket back together.
+    fn reunite(
+        read: Self::OwnedReadHalf,
+        write: Self::OwnedWriteHalf,
+    ) -> Result<Self, ReuniteError<Self::OwnedReadHalf, Self::OwnedWriteHalf>>;
+}
+
+/// A stream socket that connects over TCP (and to `unix:` hosts, as OpenResty's does).
+pub trait TcpSock: StreamSock {
+    /// `connect(host, port, opts)`: `host` is an IPv4 literal, `[IPv6]` or a bare IPv6
+    /// literal, a name (resolved by the context's resolver), or `unix:/path` (then `port`
+    /// only becomes part of the pool key). A connected socket is closed first (never
+    /// pooled). Errors use nginx's texts (`failed to parse host name "": no host`,
+    /// `no resolver defined to resolve "H"`, `connection refused`, `timeout`, …).
+    ///
+    /// # Cancel safety
+    /// Dropping the call closes whatever connection it was opening and gives back any pool
+    /// slot it held; the socket is left unconnected.
+    fn connect(
+        &mut self,
+        host: &str,
+        port: u16,
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Connects to an address without name resolution; the default pool key is the
+    /// address's `ip:port` text (`[v6]:port` for IPv6).
+    ///
+    /// # Cancel safety
+    /// As [`connect`](TcpSock::connect).
+    fn connect_addr(
+        &mut self,
+        addr: std::net::SocketAddr,
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A stream socket that connects to Unix stream sockets.
+pub trait UnixSock: StreamSock {
+    /// `connect("unix:" .. path, opts)`: the default pool key is `unix:PATH`.
+    ///
+    /// # Cancel safety
+    /// As [`TcpSock::connect`].
+    fn connect_unix(
+        &mut self,
+        path: &Path,
+        options: &ConnectOptions,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A datagram socket (`ngx.socket.udp()`): UDP or Unix datagram. No error closes it.
+pub trait UdpSock: Send {
+    /// `setpeername(host, port)`: closes any previous socket, resolves `host` (or takes
+    /// `unix:/path`), creates, binds (see [`bind`](UdpSock::bind)) and connects a new one.
+    ///
+    /// # Cancel safety
+    /// Dropping the call leaves the socket without a peer.
+    fn set_peer_name(
+        &mut self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// `send(data)`: the fragments as one datagram. `message too long` past the kernel's
+    /// limit; `connection refused` after an ICMP error.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a datagram leaves whole or not at all.
+    fn send<F: Fragments + ?Sized + Sync>(
+        &mut self,
+        data: &F,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// `receive(size)`: one datagram, truncated to `size` (at most 65536, OpenResty's
+    /// default and maximum); `receive(0)` consumes a datagram and returns `""`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a datagram is consumed only by a completed call.
+    fn receive(&mut self, size: usize) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// `settimeout(t)`: the read timeout (total); `None` or zero: the directive.
+    fn set_timeout(&mut self, timeout: Option<Duration>);
+
+    /// `close()`; `closed` if there is no socket.
+    fn close(&mut self) -> Result<()>;
+
+    /// `bind(ip)`: the local address for the next `set_peer_name` (`bad address` unless
+    /// `ip` is an IP literal).
+    fn bind(&mut self, ip: &str) -> Result<()>;
+}
+
+/// The largest datagram `UdpSock::receive` returns: OpenResty's default and maximum
+/// receive size (65536 since v0.10.23).
+pub const MAX_DATAGRAM: usize = 65536;
