@@ -1,1 +1,187 @@
-//! Placeholder.
+//! # cosocket-smol
+//!
+//! The smol backend of cosocket: [`Smol`] implements [`Runtime`] with async-io's reactor
+//! (`Async<T>`) and timers, spawns on smol's global executor or on an
+//! [`Executor`] you pass, and resolves names on smol's blocking pool.
+//!
+//! ```
+//! use cosocket_core::Runtime;
+//! use cosocket_smol::Smol;
+//! let addrs = smol::block_on(Smol::new().resolve("127.0.0.1", 80)).unwrap();
+//! assert_eq!(addrs[0].port(), 80);
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use async_io::{Async, Timer};
+use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use smol::Executor;
+
+/// cosocket's [`Runtime`] on smol.
+#[derive(Clone, Default)]
+pub struct Smol {
+    executor: Option<Arc<Executor<'static>>>,
+}
+
+impl Smol {
+    /// Spawns on smol's global executor.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Spawns on `executor` (which the application runs).
+    pub fn with_executor(executor: Arc<Executor<'static>>) -> Self {
+        Self {
+            executor: Some(executor),
+        }
+    }
+}
+
+impl fmt::Debug for Smol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Smol")
+            .field("executor", &if self.executor.is_some() { "custom" } else { "global" })
+            .finish()
+    }
+}
+
+/// A registered socket: at most one syscall per poll.
+#[derive(Debug)]
+pub struct Registered<T>(Async<T>);
+
+impl<T: AsFd> AsFd for Registered<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.get_ref().as_fd()
+    }
+}
+
+/// Retries `op` after each readiness notice; returns on anything but `WouldBlock`.
+fn poll_io<T>(
+    cx: &mut Context<'_>,
+    mut op: impl FnMut() -> io::Result<T>,
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+) -> Poll<io::Result<T>> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(ready(cx))?,
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+macro_rules! stream_io {
+    ($ty:ty) => {
+        impl StreamIo for Registered<$ty> {
+            fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                poll_io(cx, || self.0.get_ref().read(buf), |cx| self.0.poll_readable(cx))
+            }
+
+            fn poll_write_vectored(
+                &self,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_io(cx, || self.0.get_ref().write_vectored(bufs), |cx| self.0.poll_writable(cx))
+            }
+        }
+    };
+}
+stream_io!(TcpStream);
+stream_io!(UnixStream);
+
+macro_rules! datagram_io {
+    ($ty:ty) => {
+        impl DatagramIo for Registered<$ty> {
+            fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                poll_io(cx, || self.0.get_ref().recv(buf), |cx| self.0.poll_readable(cx))
+            }
+
+            fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                poll_io(cx, || self.0.get_ref().send(buf), |cx| self.0.poll_writable(cx))
+            }
+        }
+    };
+}
+datagram_io!(UdpSocket);
+datagram_io!(UnixDatagram);
+
+/// A timer that completes at its deadline.
+#[derive(Debug)]
+pub struct Sleep(Timer);
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+/// Registers a socket whose non-blocking connect is under way and waits for its outcome
+/// (writable, then `SO_ERROR`).
+async fn connected<T: AsFd>(
+    pending: T,
+    take_error: fn(&T) -> io::Result<Option<io::Error>>,
+) -> io::Result<Registered<T>> {
+    let socket = Async::new(pending)?;
+    socket.writable().await?;
+    if let Some(e) = take_error(socket.get_ref())? {
+        return Err(e);
+    }
+    Ok(Registered(socket))
+}
+
+impl Runtime for Smol {
+    type Tcp = Registered<TcpStream>;
+    type Unix = Registered<UnixStream>;
+    type Udp = Registered<UdpSocket>;
+    type UnixDatagram = Registered<UnixDatagram>;
+    type Sleep = Sleep;
+
+    fn connect_tcp(&self, pending: TcpStream) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
+        connected(pending, TcpStream::take_error)
+    }
+
+    fn connect_unix(
+        &self,
+        pending: UnixStream,
+    ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
+        connected(pending, UnixStream::take_error)
+    }
+
+    fn udp(&self, socket: UdpSocket) -> io::Result<Self::Udp> {
+        Async::new(socket).map(Registered)
+    }
+
+    fn unix_datagram(&self, socket: UnixDatagram) -> io::Result<Self::UnixDatagram> {
+        Async::new(socket).map(Registered)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+        Sleep(Timer::at(deadline))
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        match &self.executor {
+            Some(executor) => executor.spawn(task).detach(),
+            None => smol::spawn(task).detach(),
+        }
+    }
+
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
+        let host = host.to_owned();
+        smol::unblock(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect))
+    }
+}

@@ -1,1 +1,208 @@
-//! Placeholder.
+//! # cosocket-tokio
+//!
+//! The tokio backend of cosocket: [`Tokio`] implements [`Runtime`] by registering the
+//! sockets core creates with the reactor of a tokio [`Handle`], sleeping with tokio's timers,
+//! spawning on the handle and resolving names on its blocking pool. It holds the handle, so
+//! no call depends on a thread-local runtime context.
+//!
+//! ```
+//! use cosocket_core::Runtime;
+//! use cosocket_tokio::Tokio;
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! let tokio = Tokio::new(rt.handle().clone());
+//! let addrs = rt.block_on(tokio.resolve("127.0.0.1", 80)).unwrap();
+//! assert_eq!(addrs[0].port(), 80);
+//! ```
+
+use std::io::{self, IoSlice};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream};
+use tokio::runtime::Handle;
+
+/// cosocket's [`Runtime`] on tokio (current-thread or multi-thread).
+#[derive(Debug, Clone)]
+pub struct Tokio {
+    handle: Handle,
+}
+
+impl Tokio {
+    /// The backend for the runtime of `handle` (which must have I/O and time enabled).
+    pub fn new(handle: Handle) -> Self {
+        Self { handle }
+    }
+
+    /// The backend for the runtime this thread runs in, if any.
+    pub fn try_current() -> Option<Self> {
+        Handle::try_current().ok().map(Self::new)
+    }
+
+    /// The handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+/// A registered stream socket: at most one `recv` / `writev` per poll.
+#[derive(Debug)]
+pub struct Stream<T>(T);
+
+macro_rules! stream_io {
+    ($ty:ty) => {
+        impl StreamIo for Stream<$ty> {
+            fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                loop {
+                    ready!(self.0.poll_read_ready(cx))?;
+                    match self.0.try_read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+
+            fn poll_write_vectored(
+                &self,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                loop {
+                    ready!(self.0.poll_write_ready(cx))?;
+                    match self.0.try_write_vectored(bufs) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+        }
+    };
+}
+stream_io!(TcpStream);
+stream_io!(UnixStream);
+
+/// A registered datagram socket.
+#[derive(Debug)]
+pub struct Datagram<T>(T);
+
+macro_rules! datagram_io {
+    ($ty:ty) => {
+        impl DatagramIo for Datagram<$ty> {
+            fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                loop {
+                    ready!(self.0.poll_recv_ready(cx))?;
+                    match self.0.try_recv(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+
+            fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                loop {
+                    ready!(self.0.poll_send_ready(cx))?;
+                    match self.0.try_send(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+        }
+    };
+}
+datagram_io!(UdpSocket);
+datagram_io!(UnixDatagram);
+
+impl<T: AsFd> AsFd for Stream<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl<T: AsFd> AsFd for Datagram<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl Runtime for Tokio {
+    type Tcp = Stream<TcpStream>;
+    type Unix = Stream<UnixStream>;
+    type Udp = Datagram<UdpSocket>;
+    type UnixDatagram = Datagram<UnixDatagram>;
+    type Sleep = tokio::time::Sleep;
+
+    fn connect_tcp(
+        &self,
+        pending: std::net::TcpStream,
+    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
+        let registered = {
+            let _entered = self.handle.enter();
+            TcpStream::from_std(pending)
+        };
+        async move {
+            let stream = registered?;
+            // The non-blocking connect completes when the socket turns writable; its
+            // outcome is then in SO_ERROR.
+            stream.writable().await?;
+            if let Some(e) = stream.take_error()? {
+                return Err(e);
+            }
+            Ok(Stream(stream))
+        }
+    }
+
+    fn connect_unix(
+        &self,
+        pending: std::os::unix::net::UnixStream,
+    ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
+        let registered = {
+            let _entered = self.handle.enter();
+            UnixStream::from_std(pending)
+        };
+        async move {
+            let stream = registered?;
+            stream.writable().await?;
+            if let Some(e) = stream.take_error()? {
+                return Err(e);
+            }
+            Ok(Stream(stream))
+        }
+    }
+
+    fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp> {
+        let _entered = self.handle.enter();
+        UdpSocket::from_std(socket).map(Datagram)
+    }
+
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Self::UnixDatagram> {
+        let _entered = self.handle.enter();
+        UnixDatagram::from_std(socket).map(Datagram)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+        let _entered = self.handle.enter();
+        tokio::time::sleep_until(deadline.into())
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        drop(self.handle.spawn(task));
+    }
+
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
+        let host = host.to_owned();
+        let lookup = self
+            .handle
+            .spawn_blocking(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect));
+        async move { lookup.await.map_err(io::Error::other)? }
+    }
+}

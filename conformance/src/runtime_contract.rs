@@ -1,0 +1,133 @@
+//! Checks of the backend contract ([`Runtime`], [`StreamIo`], [`DatagramIo`]) that any
+//! backend must pass; [`runtime_contract_tests!`](crate::runtime_contract_tests) turns
+//! them into one `#[test]` each.
+
+use std::future::poll_fn;
+use std::io::{IoSlice, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use socket2::{Domain, Socket, Type};
+
+/// A non-blocking TCP connect to `addr`, started as core starts it.
+fn pending_connect(addr: SocketAddr) -> std::net::TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    socket.set_nonblocking(true).expect("non-blocking");
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(115) || e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => panic!("connect: {e}"),
+    }
+    socket.into()
+}
+
+/// One `poll_write_vectored` of three slices writes all of them (a backend that wrote only
+/// the first slice would send 4 of 12 bytes), and one `poll_read` returns what arrived.
+pub async fn vectored_write_sends_every_slice<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let io = rt
+        .connect_tcp(pending_connect(listener.local_addr().unwrap()))
+        .await
+        .expect("connect");
+    let (mut peer, _) = listener.accept().expect("accept");
+    let slices = [IoSlice::new(b"abcd"), IoSlice::new(b"efgh"), IoSlice::new(b"ijkl")];
+    let n = poll_fn(|cx| io.poll_write_vectored(cx, &slices)).await.expect("writev");
+    assert_eq!(n, 12);
+    let mut got = [0u8; 12];
+    peer.read_exact(&mut got).expect("peer read");
+    assert_eq!(&got, b"abcdefghijkl");
+    peer.write_all(b"pong").expect("peer write");
+    let mut buf = [0u8; 64];
+    let n = poll_fn(|cx| io.poll_read(cx, &mut buf)).await.expect("read");
+    assert_eq!(&buf[..n], b"pong");
+    drop(peer);
+    assert_eq!(poll_fn(|cx| io.poll_read(cx, &mut buf)).await.expect("eof"), 0);
+}
+
+/// A connect to a port nobody listens on fails with ECONNREFUSED.
+pub async fn refused_connect_reports_the_errno<R: Runtime>(rt: R) {
+    let addr = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap();
+    let err = rt.connect_tcp(pending_connect(addr)).await.err().expect("refused");
+    assert_eq!(cosocket_core::Error::from(err).to_string(), "connection refused");
+}
+
+/// A `recv` into an empty buffer still consumes one datagram.
+pub async fn empty_datagram_recv_consumes<R: Runtime>(rt: R) {
+    let peer = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    socket.connect(peer.local_addr().unwrap()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    peer.send_to(b"first", socket.local_addr().unwrap()).unwrap();
+    peer.send_to(b"second", socket.local_addr().unwrap()).unwrap();
+    let io = rt.udp(socket).expect("register");
+    assert_eq!(poll_fn(|cx| io.poll_recv(cx, &mut [])).await.unwrap(), 0);
+    let mut buf = [0u8; 3];
+    assert_eq!(poll_fn(|cx| io.poll_recv(cx, &mut buf)).await.unwrap(), 3);
+    assert_eq!(&buf, b"sec");
+    assert_eq!(poll_fn(|cx| io.poll_send(cx, b"ping")).await.unwrap(), 4);
+    let mut got = [0u8; 8];
+    assert_eq!(peer.recv(&mut got).unwrap(), 4);
+}
+
+/// `sleep_until` completes at (not before) its deadline; `now` is the clock it uses.
+pub async fn sleep_until_waits_for_the_deadline<R: Runtime>(rt: R) {
+    let start = rt.now();
+    rt.sleep_until(start + Duration::from_millis(30)).await;
+    assert!(rt.now() >= start + Duration::from_millis(30));
+    // A deadline in the past completes at once.
+    rt.sleep_until(start).await;
+    assert!(Instant::now() - start < Duration::from_secs(5));
+}
+
+/// `spawn` runs a task to completion in the background.
+pub async fn spawned_tasks_run<R: Runtime>(rt: R) {
+    let (tx, rx) = mpsc::channel();
+    let sleeper = rt.clone();
+    rt.spawn(async move {
+        sleeper.sleep_until(sleeper.now() + Duration::from_millis(5)).await;
+        tx.send(42).unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(v) = rx.try_recv() {
+            assert_eq!(v, 42);
+            return;
+        }
+        assert!(Instant::now() < deadline, "the spawned task never ran");
+        rt.sleep_until(rt.now() + Duration::from_millis(1)).await;
+    }
+}
+
+/// `resolve` gives every address with the port set; IP literals need no lookup.
+pub async fn resolve_sets_the_port<R: Runtime>(rt: R) {
+    let addrs = rt.resolve("localhost", 8080).await.expect("localhost resolves");
+    assert!(!addrs.is_empty());
+    assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
+    assert_eq!(rt.resolve("127.0.0.1", 1).await.unwrap(), ["127.0.0.1:1".parse::<SocketAddr>().unwrap()]);
+    assert!(rt.resolve("no-such-host.invalid", 1).await.is_err());
+}
+
+/// Expands into one `#[test]` per check of the backend contract. `$runtime` is an
+/// expression that makes the runtime, `$block_on` a function that runs a future to
+/// completion on it (it receives the runtime and the future).
+#[macro_export]
+macro_rules! runtime_contract_tests {
+    ($runtime:expr, $block_on:expr) => {
+        $crate::runtime_contract_tests!(@cases $runtime, $block_on;
+            vectored_write_sends_every_slice,
+            refused_connect_reports_the_errno,
+            empty_datagram_recv_consumes,
+            sleep_until_waits_for_the_deadline,
+            spawned_tasks_run,
+            resolve_sets_the_port);
+    };
+    (@cases $runtime:expr, $block_on:expr; $($case:ident),*) => {$(
+        #[test]
+        fn $case() {
+            let rt = $runtime;
+            ($block_on)(rt.clone(), $crate::runtime_contract::$case(rt));
+        }
+    )*};
+}

@@ -1,0 +1,11 @@
+//! The backend contract on smol.
+
+use std::future::Future;
+
+use cosocket_smol::Smol;
+
+fn block_on(_rt: Smol, case: impl Future<Output = ()>) {
+    smol::block_on(case);
+}
+
+cosocket_conformance::runtime_contract_tests!(Smol::new(), block_on);
