@@ -32,25 +32,46 @@ pub async fn vectored_write_sends_every_slice<R: Runtime>(rt: R) {
         .await
         .expect("connect");
     let (mut peer, _) = listener.accept().expect("accept");
-    let slices = [IoSlice::new(b"abcd"), IoSlice::new(b"efgh"), IoSlice::new(b"ijkl")];
-    let n = poll_fn(|cx| io.poll_write_vectored(cx, &slices)).await.expect("writev");
+    let slices = [
+        IoSlice::new(b"abcd"),
+        IoSlice::new(b"efgh"),
+        IoSlice::new(b"ijkl"),
+    ];
+    let n = poll_fn(|cx| io.poll_write_vectored(cx, &slices))
+        .await
+        .expect("writev");
     assert_eq!(n, 12);
     let mut got = [0u8; 12];
     peer.read_exact(&mut got).expect("peer read");
     assert_eq!(&got, b"abcdefghijkl");
     peer.write_all(b"pong").expect("peer write");
     let mut buf = [0u8; 64];
-    let n = poll_fn(|cx| io.poll_read(cx, &mut buf)).await.expect("read");
+    let n = poll_fn(|cx| io.poll_read(cx, &mut buf))
+        .await
+        .expect("read");
     assert_eq!(&buf[..n], b"pong");
     drop(peer);
-    assert_eq!(poll_fn(|cx| io.poll_read(cx, &mut buf)).await.expect("eof"), 0);
+    assert_eq!(
+        poll_fn(|cx| io.poll_read(cx, &mut buf)).await.expect("eof"),
+        0
+    );
 }
 
 /// A connect to a port nobody listens on fails with ECONNREFUSED.
 pub async fn refused_connect_reports_the_errno<R: Runtime>(rt: R) {
-    let addr = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap();
-    let err = rt.connect_tcp(pending_connect(addr)).await.err().expect("refused");
-    assert_eq!(cosocket_core::Error::from(err).to_string(), "connection refused");
+    let addr = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = rt
+        .connect_tcp(pending_connect(addr))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(
+        cosocket_core::Error::from(err).to_string(),
+        "connection refused"
+    );
 }
 
 /// A `recv` into an empty buffer still consumes one datagram.
@@ -59,8 +80,10 @@ pub async fn empty_datagram_recv_consumes<R: Runtime>(rt: R) {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     socket.connect(peer.local_addr().unwrap()).unwrap();
     socket.set_nonblocking(true).unwrap();
-    peer.send_to(b"first", socket.local_addr().unwrap()).unwrap();
-    peer.send_to(b"second", socket.local_addr().unwrap()).unwrap();
+    peer.send_to(b"first", socket.local_addr().unwrap())
+        .unwrap();
+    peer.send_to(b"second", socket.local_addr().unwrap())
+        .unwrap();
     let io = rt.udp(socket).expect("register");
     assert_eq!(poll_fn(|cx| io.poll_recv(cx, &mut [])).await.unwrap(), 0);
     let mut buf = [0u8; 3];
@@ -86,7 +109,9 @@ pub async fn spawned_tasks_run<R: Runtime>(rt: R) {
     let (tx, rx) = mpsc::channel();
     let sleeper = rt.clone();
     rt.spawn(async move {
-        sleeper.sleep_until(sleeper.now() + Duration::from_millis(5)).await;
+        sleeper
+            .sleep_until(sleeper.now() + Duration::from_millis(5))
+            .await;
         tx.send(42).unwrap();
     });
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -102,10 +127,20 @@ pub async fn spawned_tasks_run<R: Runtime>(rt: R) {
 
 /// `resolve` gives every address with the port set; IP literals need no lookup.
 pub async fn resolve_sets_the_port<R: Runtime>(rt: R) {
-    let addrs = rt.resolve("localhost", 8080).await.expect("localhost resolves");
+    let addrs = rt
+        .resolve("localhost", 8080)
+        .await
+        .expect("localhost resolves");
     assert!(!addrs.is_empty());
-    assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
-    assert_eq!(rt.resolve("127.0.0.1", 1).await.unwrap(), ["127.0.0.1:1".parse::<SocketAddr>().unwrap()]);
+    assert!(
+        addrs
+            .iter()
+            .all(|a| a.ip().is_loopback() && a.port() == 8080)
+    );
+    assert_eq!(
+        rt.resolve("127.0.0.1", 1).await.unwrap(),
+        ["127.0.0.1:1".parse::<SocketAddr>().unwrap()]
+    );
     assert!(rt.resolve("no-such-host.invalid", 1).await.is_err());
 }
 

@@ -360,12 +360,18 @@ mod tests {
         assert_eq!(src.asked(), [4]);
         // "1" is buffered and the segment holds 2 bytes: the next recv asks for 2.
         let mut call = ReadCall::new(crate::reader::Exact::new(3));
-        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "123");
+        assert_eq!(
+            poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
+            "123"
+        );
         assert_eq!(src.asked(), [4, 2]);
         // The segment filled up and the buffer emptied: a new one of 4, which "45" fills
         // half, so the next recv asks for 2.
         let mut call = ReadCall::new(crate::reader::Exact::new(3));
-        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "456");
+        assert_eq!(
+            poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
+            "456"
+        );
         assert_eq!(src.asked(), [4, 2, 4, 2]);
         // "7" is buffered: no recv.
         let mut call = ReadCall::new(crate::reader::Exact::new(1));
@@ -383,7 +389,10 @@ mod tests {
         let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
         for expected in ["ab", "cd", "ef"] {
             let mut call = ReadCall::new(crate::reader::Exact::new(2));
-            assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), expected);
+            assert_eq!(
+                poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
+                expected
+            );
         }
         assert_eq!(src.asked().len(), 1);
     }
@@ -405,7 +414,10 @@ mod tests {
         let src = MemSource::new([Feed::data(&big), Feed::Eof]);
         let mut buf = RecvBuffer::new(NonZeroUsize::new(65536).unwrap());
         let mut call = ReadCall::new(crate::reader::All);
-        assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap().len(), 1 << 20);
+        assert_eq!(
+            poll_once(&mut call, &mut buf, &src).unwrap().unwrap().len(),
+            1 << 20
+        );
         assert_eq!(buf.storage.capacity(), 0);
     }
 

@@ -148,7 +148,10 @@ mod tests {
         let mut d = Deadline::idle(Duration::from_millis(250), clock.ms(0));
         for step in 1..=4 {
             let now = clock.ms(150 * step);
-            assert_eq!(d.check(now), Check::WaitUntil(clock.ms(150 * (step - 1) + 250)));
+            assert_eq!(
+                d.check(now),
+                Check::WaitUntil(clock.ms(150 * (step - 1) + 250))
+            );
             d.progress(now);
         }
         // The timer armed at 250 fires: lazily re-armed to the last progress + 250.
@@ -178,7 +181,10 @@ mod tests {
         let clock = Clock::new();
         let d = Deadline::total(Duration::MAX, clock.ms(0));
         assert!(d.at() > clock.ms(1000 * 86_400 * 365));
-        assert!(matches!(d.check(clock.ms(u64::from(u32::MAX))), Check::WaitUntil(_)));
+        assert!(matches!(
+            d.check(clock.ms(u64::from(u32::MAX))),
+            Check::WaitUntil(_)
+        ));
         let mut idle = Deadline::idle(Duration::MAX, clock.ms(0));
         idle.progress(clock.ms(5));
         assert!(idle.at() > clock.ms(5));
@@ -189,7 +195,10 @@ mod tests {
     fn zero_override_means_directive() {
         let directive = Duration::from_secs(60);
         assert_eq!(effective_timeout(None, directive), directive);
-        assert_eq!(effective_timeout(Some(Duration::ZERO), directive), directive);
+        assert_eq!(
+            effective_timeout(Some(Duration::ZERO), directive),
+            directive
+        );
         assert_eq!(
             effective_timeout(Some(Duration::from_millis(1)), directive),
             Duration::from_millis(1)

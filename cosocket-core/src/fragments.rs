@@ -197,7 +197,7 @@ pub enum Fragment {
     /// An integer, sent as decimal text.
     Integer(i64),
     /// A list of fragments, sent in order.
-    List(Vec<Fragment>),
+    List(Vec<Self>),
 }
 
 impl Fragments for Fragment {
@@ -374,7 +374,10 @@ mod tests {
         assert_eq!(flat(&i8::MIN), b"-128");
         assert_eq!(flat(&u16::MAX), b"65535");
         assert_eq!(flat(&2147483648u32), b"2147483648");
-        assert_eq!(flat(&i128::MIN), b"-170141183460469231731687303715884105728");
+        assert_eq!(
+            flat(&i128::MIN),
+            b"-170141183460469231731687303715884105728"
+        );
         assert_eq!(flat(&u128::MAX), b"340282366920938463463374607431768211455");
         assert_eq!(flat(&usize::MAX), usize::MAX.to_string().as_bytes());
         assert_eq!(flat(&isize::MIN), isize::MIN.to_string().as_bytes());

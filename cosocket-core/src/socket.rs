@@ -296,11 +296,7 @@ pub trait UdpSock: Send {
     ///
     /// # Cancel safety
     /// Dropping the call leaves the socket without a peer.
-    fn set_peer_name(
-        &mut self,
-        host: &str,
-        port: u16,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn set_peer_name(&mut self, host: &str, port: u16) -> impl Future<Output = Result<()>> + Send;
 
     /// `send(data)`: the fragments as one datagram. `message too long` past the kernel's
     /// limit; `connection refused` after an ICMP error.

@@ -6,10 +6,10 @@ mod common;
 use std::num::NonZeroUsize;
 use std::task::{Context, Waker};
 
+use cosocket_core::Until;
 use cosocket_core::buffer::{ReadCall, RecvBuffer};
 use cosocket_core::reader::{Exact, Line};
 use cosocket_core::testing::{Feed, MemSource, drive};
-use cosocket_core::Until;
 
 /// A 1 MiB line delivered one byte per recv: memchr looks at each byte once while
 /// scanning (the scan position survives every `Pending`), and once more to drop CRs.
@@ -23,9 +23,15 @@ fn one_mib_line_in_one_byte_segments_examines_each_byte_at_most_twice() {
     }
     src.push(Feed::data(b"\n"));
     let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
-    let line = drive(&mut ReadCall::new(Line::new()), &mut buf, &src).unwrap().unwrap();
+    let line = drive(&mut ReadCall::new(Line::new()), &mut buf, &src)
+        .unwrap()
+        .unwrap();
     assert_eq!(line.len(), LEN - LEN / 1000);
-    assert!(buf.examined() <= 2 * (LEN as u64 + 1), "examined {} bytes", buf.examined());
+    assert!(
+        buf.examined() <= 2 * (LEN as u64 + 1),
+        "examined {} bytes",
+        buf.examined()
+    );
     assert!(buf.examined() > LEN as u64);
 }
 
@@ -40,29 +46,43 @@ fn receive_until_scans_each_byte_about_once() {
     src.push(Feed::data(b"--abc"));
     let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
     let mut until = Until::new("--abc").unwrap();
-    let part = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src).unwrap().unwrap();
+    let part = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src)
+        .unwrap()
+        .unwrap();
     assert_eq!(part.unwrap().len(), LEN);
-    assert!(buf.examined() <= 2 * (LEN as u64 + 5), "examined {}", buf.examined());
+    assert!(
+        buf.examined() <= 2 * (LEN as u64 + 5),
+        "examined {}",
+        buf.examined()
+    );
 }
 
 /// A read future dropped after `Pending` consumes nothing: the next read gets every byte.
 #[test]
 fn cancelled_read_loses_no_byte() {
-    let src = MemSource::new([Feed::data(b"partial line, "), Feed::Pending, Feed::data(b"more")]);
+    let src = MemSource::new([
+        Feed::data(b"partial line, "),
+        Feed::Pending,
+        Feed::data(b"more"),
+    ]);
     let mut buf = RecvBuffer::new(NonZeroUsize::new(4).unwrap());
     let mut cx = Context::from_waker(Waker::noop());
-    let mut call = ReadCall::new(Line::new());
-    for _ in 0..6 {
-        assert!(call.poll(&mut buf, &src, &mut cx).is_pending());
-    }
-    drop(call);
+    {
+        let mut call = ReadCall::new(Line::new());
+        for _ in 0..6 {
+            assert!(call.poll(&mut buf, &src, &mut cx).is_pending());
+        }
+    } // The call is dropped here: cancelled while pending.
     // The same for an iterator holding withheld bytes mid-match.
     let mut until = Until::new(", more!").unwrap();
-    let mut call = ReadCall::new(until.read(0));
-    while call.poll(&mut buf, &src, &mut cx).is_pending() && !src.is_silent() {}
-    drop(call);
+    {
+        let mut call = ReadCall::new(until.read(0));
+        while call.poll(&mut buf, &src, &mut cx).is_pending() && !src.is_silent() {}
+    } // Cancelled while holding a partial match.
     assert_eq!(until.held(), 0);
     src.push(Feed::Eof);
-    let all = drive(&mut ReadCall::new(Exact::new(18)), &mut buf, &src).unwrap().unwrap();
+    let all = drive(&mut ReadCall::new(Exact::new(18)), &mut buf, &src)
+        .unwrap()
+        .unwrap();
     assert_eq!(all, "partial line, more");
 }

@@ -54,18 +54,31 @@ impl Reference {
 
     fn fail_eof(&mut self, partial: Bytes) -> Outcome {
         self.closed = true;
-        Outcome::Fail { message: "closed".into(), partial: Some(partial) }
+        Outcome::Fail {
+            message: "closed".into(),
+            partial: Some(partial),
+        }
     }
 
     fn call(&mut self, op: Op) -> Outcome {
         if self.closed {
-            return Outcome::Fail { message: "closed".into(), partial: None };
+            return Outcome::Fail {
+                message: "closed".into(),
+                partial: None,
+            };
         }
         match op {
             Op::Line => loop {
                 if let Some(i) = self.buffered.iter().position(|&b| b == b'\n') {
                     let line = self.take(i + 1);
-                    return Outcome::Data(line[..i].iter().copied().filter(|&b| b != b'\r').collect::<Vec<_>>().into());
+                    return Outcome::Data(
+                        line[..i]
+                            .iter()
+                            .copied()
+                            .filter(|&b| b != b'\r')
+                            .collect::<Vec<_>>()
+                            .into(),
+                    );
                 }
                 if self.eof || !self.recv() {
                     let all = self.take(self.buffered.len());
@@ -147,9 +160,24 @@ proptest! {
 
 /// What `op` may have consumed, given its outcome, checked against the stream bytes it did
 /// consume.
-fn check_consumed(op: Op, out: &Outcome, region: &[u8], pattern: Option<(&[u8], bool)>) -> Result<(), String> {
-    let no_cr = |b: &[u8]| b.iter().copied().filter(|&c| c != b'\r').collect::<Vec<u8>>();
-    let fail = |why: &str| Err(format!("{op:?} → {out:?} consumed {:?}: {why}", region.escape_ascii().to_string()));
+fn check_consumed(
+    op: Op,
+    out: &Outcome,
+    region: &[u8],
+    pattern: Option<(&[u8], bool)>,
+) -> Result<(), String> {
+    let no_cr = |b: &[u8]| {
+        b.iter()
+            .copied()
+            .filter(|&c| c != b'\r')
+            .collect::<Vec<u8>>()
+    };
+    let fail = |why: &str| {
+        Err(format!(
+            "{op:?} → {out:?} consumed {:?}: {why}",
+            region.escape_ascii().to_string()
+        ))
+    };
     match (op, out) {
         (_, Outcome::Fail { partial: None, .. }) | (_, Outcome::EndOfPart) => {
             if !region.is_empty() {
@@ -157,11 +185,19 @@ fn check_consumed(op: Op, out: &Outcome, region: &[u8], pattern: Option<(&[u8], 
             }
         }
         (Op::Line, Outcome::Data(line)) => {
-            if region.last() != Some(&b'\n') || region[..region.len() - 1].contains(&b'\n') || no_cr(&region[..region.len() - 1]) != line[..] {
+            if region.last() != Some(&b'\n')
+                || region[..region.len() - 1].contains(&b'\n')
+                || no_cr(&region[..region.len() - 1]) != line[..]
+            {
                 return fail("not one line");
             }
         }
-        (Op::Line, Outcome::Fail { partial: Some(p), .. }) => {
+        (
+            Op::Line,
+            Outcome::Fail {
+                partial: Some(p), ..
+            },
+        ) => {
             if region.contains(&b'\n') || no_cr(region) != p[..] {
                 return fail("partial line");
             }
@@ -169,20 +205,37 @@ fn check_consumed(op: Op, out: &Outcome, region: &[u8], pattern: Option<(&[u8], 
         (Op::Until(..), Outcome::Data(chunk)) => {
             let (pat, inclusive) = pattern.unwrap();
             let ok = region == &chunk[..]
-                || (!inclusive && region.len() == chunk.len() + pat.len() && region.starts_with(chunk) && region.ends_with(pat));
+                || (!inclusive
+                    && region.len() == chunk.len() + pat.len()
+                    && region.starts_with(chunk)
+                    && region.ends_with(pat));
             if !ok {
                 return fail("chunk");
             }
         }
-        (Op::Until(..), Outcome::Fail { message, partial: Some(p) }) => {
+        (
+            Op::Until(..),
+            Outcome::Fail {
+                message,
+                partial: Some(p),
+            },
+        ) => {
             // At EOF the withheld bytes (a proper prefix of the pattern) are discarded.
             let (pat, _) = pattern.unwrap();
-            let rest = region.strip_prefix(&p[..]).map(|r| r.len() < pat.len() && pat.starts_with(r));
+            let rest = region
+                .strip_prefix(&p[..])
+                .map(|r| r.len() < pat.len() && pat.starts_with(r));
             if !(rest == Some(true) && (message == "closed" || region.len() == p.len())) {
                 return fail("partial chunk");
             }
         }
-        (_, Outcome::Data(d)) | (_, Outcome::Fail { partial: Some(d), .. }) => {
+        (_, Outcome::Data(d))
+        | (
+            _,
+            Outcome::Fail {
+                partial: Some(d), ..
+            },
+        ) => {
             if region != &d[..] {
                 return fail("bytes");
             }

@@ -32,11 +32,19 @@ struct Reference {
 }
 
 fn strip_cr(bytes: &[u8]) -> Bytes {
-    bytes.iter().copied().filter(|&b| b != b'\r').collect::<Vec<u8>>().into()
+    bytes
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r')
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 fn eof(partial: impl Into<Bytes>) -> Outcome {
-    Outcome::Fail { message: "closed".into(), partial: Some(partial.into()) }
+    Outcome::Fail {
+        message: "closed".into(),
+        partial: Some(partial.into()),
+    }
 }
 
 impl Reference {
@@ -58,7 +66,10 @@ impl Reference {
 
     fn call(&mut self, op: Op) -> Outcome {
         if self.closed {
-            return Outcome::Fail { message: "closed".into(), partial: None };
+            return Outcome::Fail {
+                message: "closed".into(),
+                partial: None,
+            };
         }
         if let Op::Until(i, _) = op {
             if self.untils[i].done {
@@ -167,7 +178,12 @@ struct Case {
 }
 
 fn alphabet() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![Just(b"ab".to_vec()), Just(b"ab-".to_vec()), Just(b"ab\n\r".to_vec()), Just(b"aaab".to_vec())]
+    prop_oneof![
+        Just(b"ab".to_vec()),
+        Just(b"ab-".to_vec()),
+        Just(b"ab\n\r".to_vec()),
+        Just(b"aaab".to_vec())
+    ]
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -192,7 +208,13 @@ fn case() -> impl Strategy<Value = Case> {
                         _ => Op::Line,
                     })
                     .collect();
-                Case { stream, patterns, ops, chunks, segment }
+                Case {
+                    stream,
+                    patterns,
+                    ops,
+                    chunks,
+                    segment,
+                }
             })
     })
 }
@@ -206,7 +228,11 @@ fn run_case(case: &Case) {
         untils: Vec::new(),
     };
     for (pattern, inclusive) in &case.patterns {
-        s.untils.push(cosocket_core::Until::new(pattern).unwrap().inclusive(*inclusive));
+        s.untils.push(
+            cosocket_core::Until::new(pattern)
+                .unwrap()
+                .inclusive(*inclusive),
+        );
         reference.untils.push(RefUntil {
             pattern: pattern.clone(),
             inclusive: *inclusive,
@@ -236,7 +262,9 @@ fn exhaustive_small_streams() {
     for pattern in ["aab", "aba", "abab", "aabaa", "abaab", "aaaab", "babb"] {
         for len in 0..=9u32 {
             for bits in 0..(1u32 << len) {
-                let stream: Vec<u8> = (0..len).map(|i| if bits >> i & 1 == 1 { b'b' } else { b'a' }).collect();
+                let stream: Vec<u8> = (0..len)
+                    .map(|i| if bits >> i & 1 == 1 { b'b' } else { b'a' })
+                    .collect();
                 for size in [0, 1, 2, 3] {
                     run_case(&Case {
                         stream: stream.clone(),

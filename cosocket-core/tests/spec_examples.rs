@@ -30,20 +30,36 @@ fn line_drops_every_cr_case_1() {
     check(
         &mut s,
         &[Line; 7],
-        &[r#"("foo")"#, r#"("barbaz")"#, r#"("qux")"#, r#"("")"#, r#"("")"#, r#"(nil,"closed","last")"#, r#"(nil,"closed")"#],
+        &[
+            r#"("foo")"#,
+            r#"("barbaz")"#,
+            r#"("qux")"#,
+            r#"("")"#,
+            r#"("")"#,
+            r#"(nil,"closed","last")"#,
+            r#"(nil,"closed")"#,
+        ],
     );
 }
 
 #[test]
 fn line_eof_partial_then_closed_case_2() {
     let mut s = session(&["abc\ndef"], true);
-    check(&mut s, &[Line; 3], &[r#"("abc")"#, r#"(nil,"closed","def")"#, r#"(nil,"closed")"#]);
+    check(
+        &mut s,
+        &[Line; 3],
+        &[r#"("abc")"#, r#"(nil,"closed","def")"#, r#"(nil,"closed")"#],
+    );
 }
 
 #[test]
 fn line_eof_with_nothing_pending_case_3() {
     let mut s = session(&["abc\n"], true);
-    check(&mut s, &[Line; 3], &[r#"("abc")"#, r#"(nil,"closed","")"#, r#"(nil,"closed")"#]);
+    check(
+        &mut s,
+        &[Line; 3],
+        &[r#"("abc")"#, r#"(nil,"closed","")"#, r#"(nil,"closed")"#],
+    );
 }
 
 #[test]
@@ -100,7 +116,12 @@ fn all_eof_is_success_and_repeats_case_9() {
     check(
         &mut s,
         &[All, All, Line, Line],
-        &[r#"("hello world\r\n")"#, r#"("")"#, r#"(nil,"closed","")"#, r#"(nil,"closed")"#],
+        &[
+            r#"("hello world\r\n")"#,
+            r#"("")"#,
+            r#"(nil,"closed","")"#,
+            r#"(nil,"closed")"#,
+        ],
     );
 }
 
@@ -124,14 +145,22 @@ fn any_after_all_eof_case_12() {
     check(
         &mut s,
         &[All, Any(10), All],
-        &[r#"("hello world\r\n")"#, r#"(nil,"closed","")"#, r#"(nil,"closed")"#],
+        &[
+            r#"("hello world\r\n")"#,
+            r#"(nil,"closed","")"#,
+            r#"(nil,"closed")"#,
+        ],
     );
 }
 
 #[test]
 fn line_then_all_keeps_crs_case_13() {
     let mut s = session(&["HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody\r\n"], true);
-    check(&mut s, &[Line, All], &[r#"("HTTP/1.1 200 OK")"#, r#"("A: b\r\n\r\nbody\r\n")"#]);
+    check(
+        &mut s,
+        &[Line, All],
+        &[r#"("HTTP/1.1 200 OK")"#, r#"("A: b\r\n\r\nbody\r\n")"#],
+    );
 }
 
 // ---- exactly n ----------------------------------------------------------------------
@@ -142,7 +171,13 @@ fn exact_and_zero_case_14() {
     check(
         &mut s,
         &[Exact(3), Exact(0), Exact(5), Exact(0), Exact(1)],
-        &[r#"("123")"#, r#"("")"#, r#"(nil,"closed","45")"#, r#"(nil,"closed")"#, r#"(nil,"closed")"#],
+        &[
+            r#"("123")"#,
+            r#"("")"#,
+            r#"(nil,"closed","45")"#,
+            r#"(nil,"closed")"#,
+            r#"(nil,"closed")"#,
+        ],
     );
 }
 
@@ -152,7 +187,11 @@ fn exact_timeout_then_rest_case_15() {
     check(&mut s, &[Exact(5)], &[r#"(nil,"timeout","abc")"#]);
     s.send("defgh");
     s.fin();
-    check(&mut s, &[Exact(5), Exact(5)], &[r#"("defgh")"#, r#"(nil,"closed","")"#]);
+    check(
+        &mut s,
+        &[Exact(5), Exact(5)],
+        &[r#"("defgh")"#, r#"(nil,"closed","")"#],
+    );
 }
 
 #[test]
@@ -176,8 +215,15 @@ fn exact_pieces_of_a_response_case_19() {
         let mut expected: Vec<String> = (0..pieces)
             .map(|i| format!("(\"{}\")", stream[i * 10..i * 10 + 10].escape_default()))
             .collect();
-        expected.push(format!("(nil,\"closed\",\"{}\")", stream[pieces * 10..].escape_default()));
-        assert_eq!(s.renders(&vec![Exact(10); pieces + 1]), expected, "segment {segment}");
+        expected.push(format!(
+            "(nil,\"closed\",\"{}\")",
+            stream[pieces * 10..].escape_default()
+        ));
+        assert_eq!(
+            s.renders(&vec![Exact(10); pieces + 1]),
+            expected,
+            "segment {segment}"
+        );
     }
 }
 
@@ -193,10 +239,19 @@ fn any_returns_buffered_then_one_recv_case_20() {
     check(
         &mut merged,
         &[Any(3), Any(100), Any(100), Any(100)],
-        &[r#"("hel")"#, r#"("loworld")"#, r#"(nil,"closed","")"#, r#"(nil,"closed")"#],
+        &[
+            r#"("hel")"#,
+            r#"("loworld")"#,
+            r#"(nil,"closed","")"#,
+            r#"(nil,"closed")"#,
+        ],
     );
     // Arriving separately, each recv returns one piece.
-    check(&mut s, &[Any(3), Any(100), Any(100)], &[r#"("hel")"#, r#"("lo")"#, r#"("world")"#]);
+    check(
+        &mut s,
+        &[Any(3), Any(100), Any(100)],
+        &[r#"("hel")"#, r#"("lo")"#, r#"("world")"#],
+    );
 }
 
 #[test]
@@ -205,7 +260,12 @@ fn any_mixed_with_exact_and_timeout_case_21() {
     check(
         &mut s,
         &[Exact(2), Any(5), Any(100), Any(100)],
-        &[r#"("01")"#, r#"("23456")"#, r#"("7890123456789")"#, r#"(nil,"timeout","")"#],
+        &[
+            r#"("01")"#,
+            r#"("23456")"#,
+            r#"("7890123456789")"#,
+            r#"(nil,"timeout","")"#,
+        ],
     );
 }
 
@@ -236,16 +296,29 @@ fn any_is_bounded_by_buffer_size_case_23() {
 #[test]
 fn any_on_fin_case_24() {
     let mut s = session(&[], true);
-    check(&mut s, &[Any(10), Any(10)], &[r#"(nil,"closed","")"#, r#"(nil,"closed")"#]);
+    check(
+        &mut s,
+        &[Any(10), Any(10)],
+        &[r#"(nil,"closed","")"#, r#"(nil,"closed")"#],
+    );
 }
 
 // ---- receiveuntil (§2.5) ------------------------------------------------------------
 
 /// Runs `calls` iterator calls of sizes `sizes` (cycled) on a fresh session.
-fn until_run(stream: &str, fin: bool, pattern: &str, inclusive: bool, sizes: &[usize], calls: usize) -> Vec<String> {
+fn until_run(
+    stream: &str,
+    fin: bool,
+    pattern: &str,
+    inclusive: bool,
+    sizes: &[usize],
+    calls: usize,
+) -> Vec<String> {
     let mut s = session(&[stream], fin);
     let it = s.until(pattern, inclusive);
-    (0..calls).map(|i| s.render(Until(it, sizes[i % sizes.len()]))).collect()
+    (0..calls)
+        .map(|i| s.render(Until(it, sizes[i % sizes.len()])))
+        .collect()
 }
 
 #[test]
@@ -255,7 +328,15 @@ fn size_mode_chunks_then_end_of_part_case_26() {
     check(
         &mut s,
         &[Until(it, 4); 7],
-        &[r#"("hell")"#, r#"("o, w")"#, r#"("orld")"#, r#"("! -a")"#, r#"("gent")"#, r#"("zh")"#, "(nil,nil,nil)"],
+        &[
+            r#"("hell")"#,
+            r#"("o, w")"#,
+            r#"("orld")"#,
+            r#"("! -a")"#,
+            r#"("gent")"#,
+            r#"("zh")"#,
+            "(nil,nil,nil)",
+        ],
     );
     check(&mut s, &[All], &[r#"(" blah blah")"#]);
 }
@@ -280,15 +361,25 @@ fn worked_examples_of_section_2_5() {
             s.send(stream);
             s.fin();
             let it = s.until(pattern, false);
-            assert_eq!(s.render(Until(it, 0)), format!("(\"{first}\")"), "{pattern} on {stream}");
+            assert_eq!(
+                s.render(Until(it, 0)),
+                format!("(\"{first}\")"),
+                "{pattern} on {stream}"
+            );
         }
     }
 }
 
 #[test]
 fn eof_after_match_cases_27_28() {
-    assert_eq!(until_run("aaab", true, "aab", false, &[0], 2), [r#"("a")"#, r#"(nil,"closed","")"#]);
-    assert_eq!(until_run("---abc", true, "--abc", false, &[0], 2), [r#"("-")"#, r#"(nil,"closed","")"#]);
+    assert_eq!(
+        until_run("aaab", true, "aab", false, &[0], 2),
+        [r#"("a")"#, r#"(nil,"closed","")"#]
+    );
+    assert_eq!(
+        until_run("---abc", true, "--abc", false, &[0], 2),
+        [r#"("-")"#, r#"(nil,"closed","")"#]
+    );
 }
 
 #[test]
@@ -305,7 +396,12 @@ fn eof_discards_withheld_bytes_case_29() {
 fn size_mode_without_pattern_case_30() {
     assert_eq!(
         until_run("hello world", true, "XYZ", false, &[4], 4),
-        [r#"("hell")"#, r#"("o wo")"#, r#"(nil,"closed","rld")"#, r#"(nil,"closed")"#]
+        [
+            r#"("hell")"#,
+            r#"("o wo")"#,
+            r#"(nil,"closed","rld")"#,
+            r#"(nil,"closed")"#
+        ]
     );
 }
 
@@ -313,7 +409,13 @@ fn size_mode_without_pattern_case_30() {
 fn unlimited_mode_repeats_case_31() {
     assert_eq!(
         until_run("one--abctwo--abc--abcthree", true, "--abc", false, &[0], 5),
-        [r#"("one")"#, r#"("two")"#, r#"("")"#, r#"(nil,"closed","three")"#, r#"(nil,"closed")"#]
+        [
+            r#"("one")"#,
+            r#"("two")"#,
+            r#"("")"#,
+            r#"(nil,"closed","three")"#,
+            r#"(nil,"closed")"#
+        ]
     );
 }
 
@@ -321,7 +423,17 @@ fn unlimited_mode_repeats_case_31() {
 fn size_mode_parts_case_32() {
     assert_eq!(
         until_run("one--abctwo--abc--abcthree", true, "--abc", false, &[3], 9),
-        [r#"("one")"#, r#"("")"#, "(nil,nil,nil)", r#"("two")"#, r#"("")"#, "(nil,nil,nil)", r#"("")"#, "(nil,nil,nil)", r#"("thr")"#]
+        [
+            r#"("one")"#,
+            r#"("")"#,
+            "(nil,nil,nil)",
+            r#"("two")"#,
+            r#"("")"#,
+            "(nil,nil,nil)",
+            r#"("")"#,
+            "(nil,nil,nil)",
+            r#"("thr")"#
+        ]
     );
 }
 
@@ -329,7 +441,13 @@ fn size_mode_parts_case_32() {
 fn chunk_boundary_before_pattern_case_33() {
     assert_eq!(
         until_run("abcdefgh--abcrest", true, "--abc", false, &[4], 5),
-        [r#"("abcd")"#, r#"("efgh")"#, r#"("")"#, "(nil,nil,nil)", r#"("rest")"#]
+        [
+            r#"("abcd")"#,
+            r#"("efgh")"#,
+            r#"("")"#,
+            "(nil,nil,nil)",
+            r#"("rest")"#
+        ]
     );
 }
 
@@ -355,7 +473,14 @@ fn unlimited_call_after_size_mode_completion_case_35() {
 fn inclusive_size_mode_case_37() {
     assert_eq!(
         until_run("hello, world ----abc", true, "--abc", true, &[4], 6),
-        [r#"("hell")"#, r#"("o, w")"#, r#"("orld")"#, r#"(" ----abc")"#, "(nil,nil,nil)", r#"(nil,"closed","")"#]
+        [
+            r#"("hell")"#,
+            r#"("o, w")"#,
+            r#"("orld")"#,
+            r#"(" ----abc")"#,
+            "(nil,nil,nil)",
+            r#"(nil,"closed","")"#
+        ]
     );
 }
 
@@ -363,33 +488,71 @@ fn inclusive_size_mode_case_37() {
 fn non_inclusive_size_mode_case_38() {
     assert_eq!(
         until_run("hello, world ----abc\n", true, "--abc", false, &[4], 6),
-        [r#"("hell")"#, r#"("o, w")"#, r#"("orld")"#, r#"(" --")"#, "(nil,nil,nil)", r#"(nil,"closed","\n")"#]
+        [
+            r#"("hell")"#,
+            r#"("o, w")"#,
+            r#"("orld")"#,
+            r#"(" --")"#,
+            "(nil,nil,nil)",
+            r#"(nil,"closed","\n")"#
+        ]
     );
 }
 
 #[test]
 fn self_overlapping_patterns_cases_39_to_44() {
-    let two = |stream: &str, pattern: &str, inclusive: bool| until_run(stream, true, pattern, inclusive, &[0], 2);
-    assert_eq!(two("abcabcabd\n", "abcabd", false), [r#"("abc")"#, r#"(nil,"closed","\n")"#]);
-    assert_eq!(two("abcabcaad\n", "aa", false), [r#"("abcabc")"#, r#"(nil,"closed","d\n")"#]);
+    let two = |stream: &str, pattern: &str, inclusive: bool| {
+        until_run(stream, true, pattern, inclusive, &[0], 2)
+    };
+    assert_eq!(
+        two("abcabcabd\n", "abcabd", false),
+        [r#"("abc")"#, r#"(nil,"closed","\n")"#]
+    );
+    assert_eq!(
+        two("abcabcaad\n", "aa", false),
+        [r#"("abcabc")"#, r#"(nil,"closed","d\n")"#]
+    );
     assert_eq!(two("abcabcaad\n", "aa", true)[0], r#"("abcabcaa")"#);
-    assert_eq!(two("abaabcaaaef\n", "aaa", false), [r#"("abaabc")"#, r#"(nil,"closed","ef\n")"#]);
-    assert_eq!(two("baaaaaaaaeaaaaaaadf\n", "aaaaad", false), [r#"("baaaaaaaaeaa")"#, r#"(nil,"closed","f\n")"#]);
+    assert_eq!(
+        two("abaabcaaaef\n", "aaa", false),
+        [r#"("abaabc")"#, r#"(nil,"closed","ef\n")"#]
+    );
+    assert_eq!(
+        two("baaaaaaaaeaaaaaaadf\n", "aaaaad", false),
+        [r#"("baaaaaaaaeaa")"#, r#"(nil,"closed","f\n")"#]
+    );
     for (stream, first) in [
         ("abcabdabcabdabcabe\n", "abcabd"),
         ("abcabdabcabcabdabcabe\n", "abcabdabc"),
         ("abcabcabdabcabe\n", "abc"),
         ("ababcabdabcabe\n", "ab"),
     ] {
-        assert_eq!(two(stream, "abcabdabcabe", false), [format!("(\"{first}\")"), r#"(nil,"closed","\n")"#.to_owned()]);
+        assert_eq!(
+            two(stream, "abcabdabcabe", false),
+            [
+                format!("(\"{first}\")"),
+                r#"(nil,"closed","\n")"#.to_owned()
+            ]
+        );
     }
-    assert_eq!(two("ababcabdabcabe\n", "abcabdabcabe", true)[0], r#"("ababcabdabcabe")"#);
+    assert_eq!(
+        two("ababcabdabcabe\n", "abcabdabcabe", true)[0],
+        r#"("ababcabdabcabe")"#
+    );
     for segment in [1, 4096] {
         let mut s = Session::new(segment);
         s.send("abcabcabdabcabd\n");
         s.fin();
         let it = s.until("abcabd", true);
-        check(&mut s, &[Until(it, 0); 3], &[r#"("abcabcabd")"#, r#"("abcabd")"#, r#"(nil,"closed","\n")"#]);
+        check(
+            &mut s,
+            &[Until(it, 0); 3],
+            &[
+                r#"("abcabcabd")"#,
+                r#"("abcabd")"#,
+                r#"(nil,"closed","\n")"#,
+            ],
+        );
     }
 }
 
@@ -397,7 +560,12 @@ fn self_overlapping_patterns_cases_39_to_44() {
 fn recovery_in_size_mode_case_45() {
     assert_eq!(
         until_run("-----abc\n", true, "--abc", false, &[2], 4),
-        [r#"("--")"#, r#"("-")"#, "(nil,nil,nil)", r#"(nil,"closed","\n")"#]
+        [
+            r#"("--")"#,
+            r#"("-")"#,
+            "(nil,nil,nil)",
+            r#"(nil,"closed","\n")"#
+        ]
     );
 }
 
@@ -409,7 +577,18 @@ fn mixing_with_receive_pushes_back_case_46() {
     check(
         &mut s,
         &ops,
-        &[r#"("hell")"#, r#"("o")"#, r#"(", wo")"#, r#"("r")"#, r#"("ld -")"#, r#"("-")"#, r#"("")"#, r#"("\n")"#, "(nil,nil,nil)", r#"(nil,"closed","")"#],
+        &[
+            r#"("hell")"#,
+            r#"("o")"#,
+            r#"(", wo")"#,
+            r#"("r")"#,
+            r#"("ld -")"#,
+            r#"("-")"#,
+            r#"("")"#,
+            r#"("\n")"#,
+            "(nil,nil,nil)",
+            r#"(nil,"closed","")"#,
+        ],
     );
 }
 
@@ -434,7 +613,18 @@ fn mixing_with_receive_case_47() {
         got.push(s.render(Until(it, 2)));
         assert_eq!(
             got,
-            [r#"("--")"#, r#"("-")"#, r#"("-a")"#, r#"("b")"#, r#"("c-")"#, r#"("-")"#, r#"("")"#, r#"("-")"#, "(nil,nil,nil)", r#"(nil,"closed","\n")"#],
+            [
+                r#"("--")"#,
+                r#"("-")"#,
+                r#"("-a")"#,
+                r#"("b")"#,
+                r#"("c-")"#,
+                r#"("-")"#,
+                r#"("")"#,
+                r#"("-")"#,
+                "(nil,nil,nil)",
+                r#"(nil,"closed","\n")"#
+            ],
             "segment {segment}"
         );
     }
@@ -447,8 +637,22 @@ fn two_iterators_case_48() {
     let r2 = s.until("-ab", false);
     check(
         &mut s,
-        &[Until(r1, 2), Exact(1), Until(r1, 1), Until(r2, 2), Until(r1, 0), Until(r1, 0)],
-        &[r#"("--")"#, r#"("-")"#, r#"("-")"#, r#"("-")"#, r#"("d--")"#, r#"(nil,"closed","\n")"#],
+        &[
+            Until(r1, 2),
+            Exact(1),
+            Until(r1, 1),
+            Until(r2, 2),
+            Until(r1, 0),
+            Until(r1, 0),
+        ],
+        &[
+            r#"("--")"#,
+            r#"("-")"#,
+            r#"("-")"#,
+            r#"("-")"#,
+            r#"("d--")"#,
+            r#"(nil,"closed","\n")"#,
+        ],
     );
 }
 
@@ -469,7 +673,18 @@ fn inclusive_mixing_case_50() {
     check(
         &mut s,
         &ops,
-        &[r#"("hell")"#, r#"("o")"#, r#"(", wo")"#, r#"("r")"#, r#"("ld -")"#, r#"("-")"#, r#"("--abc")"#, r#"("\n")"#, "(nil,nil,nil)", r#"(nil,"closed","")"#],
+        &[
+            r#"("hell")"#,
+            r#"("o")"#,
+            r#"(", wo")"#,
+            r#"("r")"#,
+            r#"("ld -")"#,
+            r#"("-")"#,
+            r#"("--abc")"#,
+            r#"("\n")"#,
+            "(nil,nil,nil)",
+            r#"(nil,"closed","")"#,
+        ],
     );
 }
 
@@ -477,12 +692,27 @@ fn inclusive_mixing_case_50() {
 fn iterator_on_closed_read_half_case_51() {
     let mut s = session(&["x"], true);
     let it = s.until("--", false);
-    check(&mut s, &[Exact(2), Until(it, 0), Until(it, 3)], &[r#"(nil,"closed","x")"#, r#"(nil,"closed")"#, r#"(nil,"closed")"#]);
+    check(
+        &mut s,
+        &[Exact(2), Until(it, 0), Until(it, 3)],
+        &[
+            r#"(nil,"closed","x")"#,
+            r#"(nil,"closed")"#,
+            r#"(nil,"closed")"#,
+        ],
+    );
 }
 
 #[test]
 fn socket_error_closes_the_read_half() {
     let mut s = session(&["abc"], false);
     s.src.push(cosocket_core::testing::Feed::Error(104));
-    check(&mut s, &[Line, Line], &[r#"(nil,"connection reset by peer","abc")"#, r#"(nil,"closed")"#]);
+    check(
+        &mut s,
+        &[Line, Line],
+        &[
+            r#"(nil,"connection reset by peer","abc")"#,
+            r#"(nil,"closed")"#,
+        ],
+    );
 }

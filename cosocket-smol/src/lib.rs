@@ -49,7 +49,14 @@ impl Smol {
 impl fmt::Debug for Smol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Smol")
-            .field("executor", &if self.executor.is_some() { "custom" } else { "global" })
+            .field(
+                "executor",
+                &if self.executor.is_some() {
+                    "custom"
+                } else {
+                    "global"
+                },
+            )
             .finish()
     }
 }
@@ -82,7 +89,11 @@ macro_rules! stream_io {
     ($ty:ty) => {
         impl StreamIo for Registered<$ty> {
             fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                poll_io(cx, || self.0.get_ref().read(buf), |cx| self.0.poll_readable(cx))
+                poll_io(
+                    cx,
+                    || self.0.get_ref().read(buf),
+                    |cx| self.0.poll_readable(cx),
+                )
             }
 
             fn poll_write_vectored(
@@ -90,7 +101,11 @@ macro_rules! stream_io {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                poll_io(cx, || self.0.get_ref().write_vectored(bufs), |cx| self.0.poll_writable(cx))
+                poll_io(
+                    cx,
+                    || self.0.get_ref().write_vectored(bufs),
+                    |cx| self.0.poll_writable(cx),
+                )
             }
         }
     };
@@ -102,11 +117,19 @@ macro_rules! datagram_io {
     ($ty:ty) => {
         impl DatagramIo for Registered<$ty> {
             fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                poll_io(cx, || self.0.get_ref().recv(buf), |cx| self.0.poll_readable(cx))
+                poll_io(
+                    cx,
+                    || self.0.get_ref().recv(buf),
+                    |cx| self.0.poll_readable(cx),
+                )
             }
 
             fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                poll_io(cx, || self.0.get_ref().send(buf), |cx| self.0.poll_writable(cx))
+                poll_io(
+                    cx,
+                    || self.0.get_ref().send(buf),
+                    |cx| self.0.poll_writable(cx),
+                )
             }
         }
     };
@@ -146,7 +169,10 @@ impl Runtime for Smol {
     type UnixDatagram = Registered<UnixDatagram>;
     type Sleep = Sleep;
 
-    fn connect_tcp(&self, pending: TcpStream) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
+    fn connect_tcp(
+        &self,
+        pending: TcpStream,
+    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
         connected(pending, TcpStream::take_error)
     }
 
@@ -182,6 +208,10 @@ impl Runtime for Smol {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         let host = host.to_owned();
-        smol::unblock(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect))
+        smol::unblock(move || {
+            (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+        })
     }
 }

@@ -200,9 +200,11 @@ impl Runtime for Tokio {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         let host = host.to_owned();
-        let lookup = self
-            .handle
-            .spawn_blocking(move || (host.as_str(), port).to_socket_addrs().map(Iterator::collect));
+        let lookup = self.handle.spawn_blocking(move || {
+            (host.as_str(), port)
+                .to_socket_addrs()
+                .map(Iterator::collect)
+        });
         async move { lookup.await.map_err(io::Error::other)? }
     }
 }

@@ -25,7 +25,10 @@ pub enum Op {
 pub enum Outcome {
     Data(Bytes),
     EndOfPart,
-    Fail { message: String, partial: Option<Bytes> },
+    Fail {
+        message: String,
+        partial: Option<Bytes>,
+    },
 }
 
 impl Outcome {
@@ -33,10 +36,16 @@ impl Outcome {
         match self {
             Self::Data(b) => format!("(\"{}\")", b.escape_ascii()),
             Self::EndOfPart => "(nil,nil,nil)".to_owned(),
-            Self::Fail { message, partial: Some(p) } => {
+            Self::Fail {
+                message,
+                partial: Some(p),
+            } => {
                 format!("(nil,\"{message}\",\"{}\")", p.escape_ascii())
             }
-            Self::Fail { message, partial: None } => format!("(nil,\"{message}\")"),
+            Self::Fail {
+                message,
+                partial: None,
+            } => format!("(nil,\"{message}\")"),
         }
     }
 }
