@@ -15,8 +15,8 @@
 //!
 //! | feature | what it adds | backend type |
 //! |---|---|---|
-//! | `tokio` | the tokio backend (current-thread or multi-thread runtimes) | [`tokio::Tokio`](crate::tokio::Tokio) |
-//! | `smol` | the smol / async-io backend | [`smol::Smol`](crate::smol::Smol) |
+//! | `tokio` | the tokio backend (current-thread or multi-thread runtimes) | `cosocket::tokio::Tokio` |
+//! | `smol` | the smol / async-io backend | `cosocket::smol::Smol` |
 //!
 //! Features are additive and none is on by default: the application names its runtime.
 //! Without a feature the crate still offers every trait, so a client library depends on
