@@ -49,7 +49,7 @@ pub use cosockets::{ConnectOptions, Cosockets};
 pub use error::{Error, ErrorKind, Result};
 pub use fragments::{Fragment, FragmentList, Fragments};
 pub use pattern::Until;
-pub use runtime::{DatagramIo, Runtime, StreamIo};
+pub use runtime::{DatagramIo, Runtime, StreamIo, resolve_blocking};
 pub use socket::{
     MAX_DATAGRAM, ReuniteError, SocketOption, StreamRead, StreamSock, StreamWrite, TcpSock,
     UdpSock, UnixSock,

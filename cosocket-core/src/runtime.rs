@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -91,4 +91,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
         host: &str,
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+}
+
+/// The system resolver (`getaddrinfo`), blocking: what a backend runs on its blocking pool
+/// to implement [`Runtime::resolve`].
+pub fn resolve_blocking(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    (host, port).to_socket_addrs().map(Iterator::collect)
 }

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::pin::Pin;
@@ -208,10 +208,6 @@ impl Runtime for Smol {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         let host = host.to_owned();
-        smol::unblock(move || {
-            (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect)
-        })
+        smol::unblock(move || cosocket_core::resolve_blocking(&host, port))
     }
 }

@@ -15,7 +15,7 @@
 //! ```
 
 use std::io::{self, IoSlice};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
@@ -200,11 +200,9 @@ impl Runtime for Tokio {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         let host = host.to_owned();
-        let lookup = self.handle.spawn_blocking(move || {
-            (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect)
-        });
+        let lookup = self
+            .handle
+            .spawn_blocking(move || cosocket_core::resolve_blocking(&host, port));
         async move { lookup.await.map_err(io::Error::other)? }
     }
 }
