@@ -226,8 +226,8 @@ enum Scanned {
 }
 
 impl UntilRead<'_> {
-    /// Emits `n` bytes; whether size mode's budget is now spent. `at_least` is the rule-3/4
-    /// form, where the call returns when the budget is `<= n` (the chunk may be longer).
+    /// Emits `n` bytes; whether size mode's budget is now spent. The call returns when the
+    /// budget is `<= n`, so a rule-3/4 chunk may be longer than the size.
     fn emit(&mut self, n: usize) -> bool {
         self.emitted += n;
         match &mut self.budget {
@@ -295,8 +295,8 @@ impl UntilRead<'_> {
 
     /// The call ends keeping the automaton's state: emitted bytes leave the buffer, the
     /// withheld ones stay at its front.
-    fn finish(&mut self, buf: &mut RecvBuffer, extra: usize, keep_state: bool) -> Bytes {
-        let out = buf.take(self.emitted + extra);
+    fn finish(&mut self, buf: &mut RecvBuffer, keep_state: bool) -> Bytes {
+        let out = buf.take(self.emitted);
         self.until.held = if keep_state { self.state } else { 0 };
         if self.until.held > 0 && buf.len() == self.until.held {
             // OpenResty moved the withheld bytes out of its buffer, so a buffer holding
@@ -329,7 +329,7 @@ impl Reader for UntilRead<'_> {
         buf.count_examined(looked);
         match outcome {
             Scanned::NeedMore => None,
-            Scanned::Chunk => Some(Some(self.finish(buf, 0, true))),
+            Scanned::Chunk => Some(Some(self.finish(buf, true))),
             Scanned::Complete => {
                 let m = self.until.pattern.len();
                 let out = if self.until.inclusive {
@@ -348,7 +348,7 @@ impl Reader for UntilRead<'_> {
 
     fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Option<Bytes>> {
         // Withheld bytes are discarded at EOF (spec §2.5, "hello--ab"+FIN → "hello").
-        let out = self.finish(buf, 0, false);
+        let out = self.finish(buf, false);
         buf.consume(buf.len());
         Err(Error::eof(out))
     }
@@ -356,7 +356,7 @@ impl Reader for UntilRead<'_> {
     fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
         // A timeout keeps the withheld bytes in the iterator: the next call resumes.
         let keep = error.is_timeout();
-        let out = self.finish(buf, 0, keep);
+        let out = self.finish(buf, keep);
         if !keep {
             buf.consume(buf.len());
         }

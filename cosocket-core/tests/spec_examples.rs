@@ -569,15 +569,18 @@ fn recovery_in_size_mode_case_45() {
     );
 }
 
+/// `r(4)` on `"--abc"` alternating with `receive(1)` over `"hello, world ----abc\n"`.
+fn alternate_with_receive(inclusive: bool) -> Vec<String> {
+    let mut s = session(&["hello, world ----abc\n"], true);
+    let it = s.until("--abc", inclusive);
+    s.renders(&[Until(it, 4), Exact(1)].repeat(5))
+}
+
 #[test]
 fn mixing_with_receive_pushes_back_case_46() {
-    let mut s = session(&["hello, world ----abc\n"], true);
-    let it = s.until("--abc", false);
-    let ops = [Until(it, 4), Exact(1)].repeat(5);
-    check(
-        &mut s,
-        &ops,
-        &[
+    assert_eq!(
+        alternate_with_receive(false),
+        [
             r#"("hell")"#,
             r#"("o")"#,
             r#"(", wo")"#,
@@ -587,8 +590,8 @@ fn mixing_with_receive_pushes_back_case_46() {
             r#"("")"#,
             r#"("\n")"#,
             "(nil,nil,nil)",
-            r#"(nil,"closed","")"#,
-        ],
+            r#"(nil,"closed","")"#
+        ]
     );
 }
 
@@ -667,13 +670,9 @@ fn dropped_iterator_gives_its_bytes_back_case_49() {
 
 #[test]
 fn inclusive_mixing_case_50() {
-    let mut s = session(&["hello, world ----abc\n"], true);
-    let it = s.until("--abc", true);
-    let ops = [Until(it, 4), Exact(1)].repeat(5);
-    check(
-        &mut s,
-        &ops,
-        &[
+    assert_eq!(
+        alternate_with_receive(true),
+        [
             r#"("hell")"#,
             r#"("o")"#,
             r#"(", wo")"#,
@@ -683,8 +682,8 @@ fn inclusive_mixing_case_50() {
             r#"("--abc")"#,
             r#"("\n")"#,
             "(nil,nil,nil)",
-            r#"(nil,"closed","")"#,
-        ],
+            r#"(nil,"closed","")"#
+        ]
     );
 }
 

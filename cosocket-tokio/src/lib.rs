@@ -127,6 +127,26 @@ impl<T: AsFd> AsFd for Datagram<T> {
     }
 }
 
+/// Registers a socket whose non-blocking connect is under way (inside the handle's context)
+/// and waits for its outcome: writable, then `SO_ERROR`. A macro because tokio's stream
+/// types share these methods but no trait.
+macro_rules! connected {
+    ($tokio:expr, $ty:ty, $pending:expr) => {{
+        let registered = {
+            let _entered = $tokio.handle.enter();
+            <$ty>::from_std($pending)
+        };
+        async move {
+            let stream = registered?;
+            stream.writable().await?;
+            if let Some(e) = stream.take_error()? {
+                return Err(e);
+            }
+            Ok(Stream(stream))
+        }
+    }};
+}
+
 impl Runtime for Tokio {
     type Tcp = Stream<TcpStream>;
     type Unix = Stream<UnixStream>;
@@ -138,38 +158,14 @@ impl Runtime for Tokio {
         &self,
         pending: std::net::TcpStream,
     ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
-        let registered = {
-            let _entered = self.handle.enter();
-            TcpStream::from_std(pending)
-        };
-        async move {
-            let stream = registered?;
-            // The non-blocking connect completes when the socket turns writable; its
-            // outcome is then in SO_ERROR.
-            stream.writable().await?;
-            if let Some(e) = stream.take_error()? {
-                return Err(e);
-            }
-            Ok(Stream(stream))
-        }
+        connected!(self, TcpStream, pending)
     }
 
     fn connect_unix(
         &self,
         pending: std::os::unix::net::UnixStream,
     ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
-        let registered = {
-            let _entered = self.handle.enter();
-            UnixStream::from_std(pending)
-        };
-        async move {
-            let stream = registered?;
-            stream.writable().await?;
-            if let Some(e) = stream.take_error()? {
-                return Err(e);
-            }
-            Ok(Stream(stream))
-        }
+        connected!(self, UnixStream, pending)
     }
 
     fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp> {
