@@ -41,6 +41,9 @@ pub struct Directives {
     pub keepalive_timeout: Duration,
     /// `lua_socket_log_errors` (on): whether failures are logged (spec §10).
     pub log_errors: bool,
+    /// nginx's `tcp_nodelay` (on): `TCP_NODELAY` is set on a TCP connection's first send
+    /// (not at connect, spec §3).
+    pub tcp_nodelay: bool,
     /// nginx's `resolver`: how host names are resolved (the runtime's resolver by default).
     pub resolver: Resolver,
     /// nginx's `resolver_timeout` (30 s): bounds name resolution in `connect`.
@@ -58,6 +61,7 @@ impl Default for Directives {
             pool_size: NonZeroUsize::new(30).expect("30 is not zero"),
             keepalive_timeout: Duration::from_secs(60),
             log_errors: true,
+            tcp_nodelay: true,
             resolver: Resolver::Runtime,
             resolver_timeout: Duration::from_secs(30),
         }
@@ -116,6 +120,7 @@ mod tests {
         assert_eq!(d.pool_size.get(), 30);
         assert_eq!(d.keepalive_timeout, Duration::from_secs(60));
         assert!(d.log_errors);
+        assert!(d.tcp_nodelay);
         assert!(matches!(d.resolver, Resolver::Runtime));
         assert_eq!(d.resolver_timeout, Duration::from_secs(30));
     }

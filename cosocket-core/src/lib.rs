@@ -33,24 +33,40 @@
 
 pub mod buffer;
 mod config;
+mod conn;
+mod connect;
+mod context;
 mod cosockets;
+mod datagram;
 pub mod deadline;
 mod error;
 pub mod fragments;
+mod halves;
+mod host;
+mod log;
 pub mod pattern;
+mod pool;
 pub mod reader;
 mod runtime;
+mod sides;
 mod socket;
+mod sockopt;
+mod stream;
 pub mod testing;
+mod timer;
 
 pub use bytes::Bytes;
 pub use config::{Directives, Resolve, Resolver};
+pub use context::Context;
 pub use cosockets::{ConnectOptions, Cosockets};
+pub use datagram::Datagram;
 pub use error::{Error, ErrorKind, Result};
 pub use fragments::{Fragment, FragmentList, Fragments};
+pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use pattern::Until;
 pub use runtime::{DatagramIo, Runtime, StreamIo, resolve_blocking};
 pub use socket::{
     MAX_DATAGRAM, ReuniteError, SocketOption, StreamRead, StreamSock, StreamWrite, TcpSock,
     UdpSock, UnixSock,
 };
+pub use stream::Stream;

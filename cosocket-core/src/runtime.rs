@@ -95,6 +95,35 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
 /// The system resolver (`getaddrinfo`), blocking: what a backend runs on its blocking pool
 /// to implement [`Runtime::resolve`].
+///
+/// A name that does not exist (or has no address) is `io::ErrorKind::NotFound`, which the
+/// context reports as `H could not be resolved (3: Host not found)`; other failures keep
+/// their kind (`(2: Server failure)`).
 pub fn resolve_blocking(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    (host, port).to_socket_addrs().map(Iterator::collect)
+    match (host, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "no address"));
+            }
+            Ok(addrs)
+        }
+        Err(e) => {
+            // std reports getaddrinfo's EAI_* codes only as text: EAI_NONAME / EAI_NODATA
+            // mean the name does not exist.
+            let text = e.to_string();
+            let missing = [
+                "not known",
+                "No address associated",
+                "nodename nor servname",
+            ]
+            .iter()
+            .any(|t| text.contains(t));
+            if missing {
+                Err(io::Error::new(io::ErrorKind::NotFound, text))
+            } else {
+                Err(e)
+            }
+        }
+    }
 }

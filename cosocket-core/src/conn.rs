@@ -1,0 +1,68 @@
+//! The I/O object of one stream connection: a registered TCP or Unix stream of the
+//! runtime, shared by the socket's halves (`&self` I/O needs no lock).
+
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::task::{Context as TaskContext, Poll};
+
+use crate::{Runtime, StreamIo};
+
+/// A connected stream of runtime `R`.
+pub(crate) enum StreamConn<R: Runtime> {
+    /// TCP: `TCP_NODELAY` applies.
+    Tcp(R::Tcp),
+    /// A Unix stream.
+    Unix(R::Unix),
+}
+
+impl<R: Runtime> StreamConn<R> {
+    pub(crate) fn is_tcp(&self) -> bool {
+        matches!(self, Self::Tcp(_))
+    }
+}
+
+impl<R: Runtime> fmt::Debug for StreamConn<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_tcp() { "Tcp" } else { "Unix" };
+        f.debug_tuple(kind).field(&self.as_fd()).finish()
+    }
+}
+
+impl<R: Runtime> AsFd for StreamConn<R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Tcp(io) => io.as_fd(),
+            Self::Unix(io) => io.as_fd(),
+        }
+    }
+}
+
+impl<R: Runtime> StreamIo for StreamConn<R> {
+    fn poll_read(&self, cx: &mut TaskContext<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Tcp(io) => io.poll_read(cx, buf),
+            Self::Unix(io) => io.poll_read(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        &self,
+        cx: &mut TaskContext<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Tcp(io) => io.poll_write_vectored(cx, bufs),
+            Self::Unix(io) => io.poll_write_vectored(cx, bufs),
+        }
+    }
+}
+
+/// One OS connection: the registered stream and how logs name its peer. Shared by the
+/// socket's halves; the fd closes when the last holder drops it.
+#[derive(Debug)]
+pub(crate) struct Conn<R: Runtime> {
+    pub(crate) io: StreamConn<R>,
+    /// `127.0.0.1:6379` or `unix:/path`, for spec §10's `upstream: …` suffix.
+    pub(crate) peer: String,
+}

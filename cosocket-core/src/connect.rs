@@ -1,0 +1,252 @@
+//! `connect` (spec §2.1): close the object's connection, take one from the pool, or
+//! resolve, create the socket (socket2: bind, non-blocking connect) and wait for the
+//! runtime within the connect timeout.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::conn::{Conn, StreamConn};
+use crate::deadline::{effective_timeout, saturating_add};
+use crate::error::{Error, ErrorKind, Result};
+use crate::host::{self, Endpoint};
+use crate::stream::Stream;
+use crate::timer::within;
+use crate::{ConnectOptions, Cosockets, Resolver, Runtime, log};
+
+/// `EINPROGRESS`: a non-blocking connect under way.
+fn in_progress(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error())
+}
+
+impl<R: Runtime> Stream<R> {
+    /// `connect(host, port, opts)`.
+    pub(crate) async fn connect_host(
+        &mut self,
+        host: &str,
+        port: u16,
+        options: &ConnectOptions,
+    ) -> Result<()> {
+        // 1. The object's connection is closed first, never pooled.
+        drop(self.disconnect());
+        self.rest.ever_connected = true;
+        // The default key is the host argument as given, with the port (spec §5.1).
+        self.set_key(options, || format!("{host}:{port}"));
+        let key = self.rest.key.clone();
+        if self.checkout(&key) {
+            return Ok(());
+        }
+        match host::parse(host, port)? {
+            Endpoint::Addr(addr) => self.open_tcp(&[addr]).await,
+            Endpoint::Name { host, port } => {
+                let addrs = self.resolve(&host, port).await?;
+                self.open_tcp(&addrs).await
+            }
+            Endpoint::Unix(path) => self.open_unix(&path).await,
+        }
+    }
+
+    /// `connect` to an address; the default key is its `ip:port` text.
+    pub(crate) async fn connect_to(
+        &mut self,
+        addr: SocketAddr,
+        options: &ConnectOptions,
+    ) -> Result<()> {
+        drop(self.disconnect());
+        self.rest.ever_connected = true;
+        self.set_key(options, || addr.to_string());
+        let key = self.rest.key.clone();
+        if self.checkout(&key) {
+            return Ok(());
+        }
+        self.open_tcp(&[addr]).await
+    }
+
+    /// `connect("unix:" .. path)`; the default key is `unix:PATH`.
+    pub(crate) async fn connect_path(
+        &mut self,
+        path: &Path,
+        options: &ConnectOptions,
+    ) -> Result<()> {
+        drop(self.disconnect());
+        self.rest.ever_connected = true;
+        self.set_key(options, || format!("unix:{}", path.display()));
+        let key = self.rest.key.clone();
+        if self.checkout(&key) {
+            return Ok(());
+        }
+        self.open_unix(path).await
+    }
+
+    fn connect_deadline(&self) -> Instant {
+        let timeout = effective_timeout(
+            self.rest.settings.connect,
+            self.cx.directives().connect_timeout,
+        );
+        saturating_add(self.cx.runtime().now(), timeout)
+    }
+
+    /// Name resolution through the context's resolver setting, bounded by
+    /// `resolver_timeout` (not by the connect timeout, spec §4.2).
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+        let directives = self.cx.directives();
+        let rt = self.cx.runtime();
+        let deadline = saturating_add(rt.now(), directives.resolver_timeout);
+        let looked_up = match &directives.resolver {
+            Resolver::None => {
+                return Err(Error::new(
+                    ErrorKind::NoResolver,
+                    format!("no resolver defined to resolve \"{host}\""),
+                ));
+            }
+            Resolver::Runtime => within(rt, deadline, rt.resolve(host, port)).await,
+            Resolver::Custom(resolver) => within(rt, deadline, resolver.resolve(host, port)).await,
+        };
+        let looked_up = looked_up.unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::TimedOut)));
+        match looked_up {
+            Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+            Ok(_) => Err(resolve_error(host, io::ErrorKind::NotFound)),
+            Err(e) => Err(resolve_error(host, e.kind())),
+        }
+    }
+
+    /// Tries every address in order within one connect timeout; the last failure is
+    /// reported.
+    async fn open_tcp(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+        let deadline = self.connect_deadline();
+        let bind = self.rest.settings.bind;
+        let mut last = Error::from_kind(ErrorKind::Refused);
+        for &addr in addrs {
+            let pending = match start_tcp(addr, bind) {
+                Ok(pending) => pending,
+                Err(e) => {
+                    log::core(format_args!(
+                        "connect() to {addr} failed {}",
+                        log::errno_text(&e)
+                    ));
+                    last = Error::from_io(&e);
+                    continue;
+                }
+            };
+            let rt = self.cx.runtime();
+            match within(rt, deadline, rt.connect_tcp(pending)).await {
+                Some(Ok(io)) => {
+                    let conn = Conn {
+                        io: StreamConn::Tcp(io),
+                        peer: addr.to_string(),
+                    };
+                    self.install(Arc::new(conn), 0, false);
+                    return Ok(());
+                }
+                Some(Err(e)) => {
+                    log::module(
+                        self.cx.directives(),
+                        format_args!("connect() failed {}, upstream: {addr}", log::errno_text(&e)),
+                    );
+                    last = Error::from_io(&e);
+                }
+                None => {
+                    log::module(
+                        self.cx.directives(),
+                        format_args!("lua tcp socket connect timed out, upstream: {addr}"),
+                    );
+                    return Err(Error::timeout());
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn open_unix(&mut self, path: &Path) -> Result<()> {
+        let deadline = self.connect_deadline();
+        let peer = format!("unix:{}", path.display());
+        let pending = match start_unix(path) {
+            Ok(pending) => pending,
+            Err(e) => {
+                log::core(format_args!(
+                    "connect() to {peer} failed {}",
+                    log::errno_text(&e)
+                ));
+                return Err(Error::from_io(&e));
+            }
+        };
+        let rt = self.cx.runtime();
+        match within(rt, deadline, rt.connect_unix(pending)).await {
+            Some(Ok(io)) => {
+                let conn = Conn {
+                    io: StreamConn::Unix(io),
+                    peer,
+                };
+                self.install(Arc::new(conn), 0, false);
+                Ok(())
+            }
+            Some(Err(e)) => {
+                log::module(
+                    self.cx.directives(),
+                    format_args!("connect() failed {}, upstream: {peer}", log::errno_text(&e)),
+                );
+                Err(Error::from_io(&e))
+            }
+            None => {
+                log::module(
+                    self.cx.directives(),
+                    format_args!("lua tcp socket connect timed out, upstream: {peer}"),
+                );
+                Err(Error::timeout())
+            }
+        }
+    }
+}
+
+/// OpenResty's resolver texts (spec §1.5): a missing name is `(3: Host not found)`, a
+/// timeout `(110: Operation timed out)`, anything else `(2: Server failure)`.
+fn resolve_error(host: &str, kind: io::ErrorKind) -> Error {
+    let (code, text) = match kind {
+        io::ErrorKind::NotFound => (3, "Host not found"),
+        io::ErrorKind::TimedOut => (110, "Operation timed out"),
+        _ => (2, "Server failure"),
+    };
+    Error::new(
+        ErrorKind::Resolve,
+        format!("{host} could not be resolved ({code}: {text})"),
+    )
+}
+
+/// A non-blocking TCP socket, bound if asked, whose connect has started.
+fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<std::net::TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    if let Some(local) = bind {
+        if let Err(e) = socket.bind(&local.into()) {
+            log::core(format_args!(
+                "bind({}) failed {}",
+                local.ip(),
+                log::errno_text(&e)
+            ));
+            return Err(e);
+        }
+    }
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
+/// A non-blocking Unix stream socket whose connect has started. A local bind address
+/// (an IP) does not apply to Unix sockets and is not used.
+fn start_unix(path: &Path) -> io::Result<std::os::unix::net::UnixStream> {
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&SockAddr::unix(path)?) {
+        Ok(()) => {}
+        Err(e) if in_progress(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}

@@ -1,0 +1,237 @@
+//! core's datagram socket (`ngx.socket.udp()`, spec §6): UDP or Unix datagram, generic over
+//! the runtime. No error closes it; a receive waits for one datagram within the read
+//! timeout (total).
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::context::Context;
+use crate::deadline::{effective_timeout, saturating_add};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fragments::{FragmentList, Fragments};
+use crate::host::{self, Endpoint};
+use crate::timer::OpTimer;
+use crate::{Cosockets, DatagramIo, MAX_DATAGRAM, Resolver, Runtime, UdpSock, log};
+
+/// A connected datagram socket of runtime `R`.
+enum DatagramConn<R: Runtime> {
+    Udp(R::Udp),
+    Unix(R::UnixDatagram),
+}
+
+impl<R: Runtime> DatagramConn<R> {
+    fn poll_recv(&self, cx: &mut TaskContext<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Udp(io) => io.poll_recv(cx, buf),
+            Self::Unix(io) => io.poll_recv(cx, buf),
+        }
+    }
+
+    fn poll_send(&self, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Self::Udp(io) => io.poll_send(cx, buf),
+            Self::Unix(io) => io.poll_send(cx, buf),
+        }
+    }
+}
+
+impl<R: Runtime> AsFd for DatagramConn<R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Udp(io) => io.as_fd(),
+            Self::Unix(io) => io.as_fd(),
+        }
+    }
+}
+
+/// A datagram socket of core: [`UdpSock`] over runtime `R`. Made by
+/// [`Context::datagram`](crate::Cosockets::datagram).
+pub struct Datagram<R: Runtime> {
+    cx: Context<R>,
+    conn: Option<DatagramConn<R>>,
+    timeout: Option<Duration>,
+    bind: Option<IpAddr>,
+    /// One receive buffer of the maximum datagram size, allocated on first use.
+    scratch: Vec<u8>,
+}
+
+impl<R: Runtime> std::fmt::Debug for Datagram<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datagram")
+            .field("connected", &self.conn.is_some())
+            .field("timeout", &self.timeout)
+            .field("bind", &self.bind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unique abstract names for the client end of Unix datagram sockets.
+static NEXT_ABSTRACT: AtomicU64 = AtomicU64::new(0);
+
+impl<R: Runtime> Datagram<R> {
+    pub(crate) fn new(cx: Context<R>) -> Self {
+        Self {
+            cx,
+            conn: None,
+            timeout: None,
+            bind: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr> {
+        let directives = self.cx.directives();
+        let rt = self.cx.runtime();
+        let deadline = saturating_add(rt.now(), directives.resolver_timeout);
+        let looked_up = match &directives.resolver {
+            Resolver::None => {
+                return Err(Error::new(
+                    ErrorKind::NoResolver,
+                    format!("no resolver defined to resolve \"{host}\""),
+                ));
+            }
+            Resolver::Runtime => crate::timer::within(rt, deadline, rt.resolve(host, port)).await,
+            Resolver::Custom(r) => crate::timer::within(rt, deadline, r.resolve(host, port)).await,
+        };
+        let text = |code: i32, what: &str| {
+            Error::new(
+                ErrorKind::Resolve,
+                format!("{host} could not be resolved ({code}: {what})"),
+            )
+        };
+        match looked_up {
+            None => Err(text(110, "Operation timed out")),
+            Some(Ok(addrs)) => addrs
+                .first()
+                .copied()
+                .ok_or_else(|| text(3, "Host not found")),
+            Some(Err(e)) if e.kind() == io::ErrorKind::NotFound => Err(text(3, "Host not found")),
+            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => {
+                Err(text(110, "Operation timed out"))
+            }
+            Some(Err(_)) => Err(text(2, "Server failure")),
+        }
+    }
+
+    fn open_udp(&self, addr: SocketAddr) -> io::Result<DatagramConn<R>> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_nonblocking(true)?;
+        if let Some(ip) = self.bind {
+            socket.bind(&SocketAddr::new(ip, 0).into())?;
+        }
+        socket.connect(&addr.into())?;
+        self.cx.runtime().udp(socket.into()).map(DatagramConn::Udp)
+    }
+
+    fn open_unix(&self, path: &std::path::Path) -> io::Result<DatagramConn<R>> {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+        // The client end needs an address of its own for replies to reach it: a unique
+        // abstract name, as Linux's autobind gives nginx.
+        let name = format!(
+            "cosocket-{}-{}",
+            std::process::id(),
+            NEXT_ABSTRACT.fetch_add(1, Ordering::Relaxed)
+        );
+        let socket = UnixDatagram::bind_addr(&UnixAddr::from_abstract_name(name.as_bytes())?)?;
+        socket.connect(path)?;
+        socket.set_nonblocking(true)?;
+        self.cx
+            .runtime()
+            .unix_datagram(socket)
+            .map(DatagramConn::Unix)
+    }
+}
+
+impl<R: Runtime> UdpSock for Datagram<R> {
+    async fn set_peer_name(&mut self, host: &str, port: u16) -> Result<()> {
+        self.conn = None;
+        let conn = match host::parse(host, port)? {
+            Endpoint::Addr(addr) => self.open_udp(addr),
+            Endpoint::Name { host, port } => {
+                let addr = self.resolve(&host, port).await?;
+                self.open_udp(addr)
+            }
+            Endpoint::Unix(path) => self.open_unix(&path),
+        };
+        self.conn = Some(conn.map_err(|e| Error::from_io(&e))?);
+        Ok(())
+    }
+
+    fn send<F: Fragments + ?Sized + Sync>(
+        &mut self,
+        data: &F,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let payload = FragmentList::of(data).to_bytes();
+        async move {
+            let conn = self.conn.as_ref().ok_or_else(Error::closed)?;
+            let sent = poll_fn(|task| conn.poll_send(task, &payload))
+                .await
+                .map_err(|e| Error::from_io(&e))?;
+            if sent < payload.len() {
+                return Err(Error::new(ErrorKind::Os, "partial write"));
+            }
+            Ok(())
+        }
+    }
+
+    async fn receive(&mut self, size: usize) -> Result<Bytes> {
+        {
+            let directives = self.cx.directives();
+            let rt = self.cx.runtime();
+            let Some(conn) = self.conn.as_ref() else {
+                log::module(
+                    directives,
+                    format_args!("attempt to receive data on a closed socket"),
+                );
+                return Err(Error::closed());
+            };
+            if self.scratch.len() < MAX_DATAGRAM {
+                self.scratch.resize(MAX_DATAGRAM, 0);
+            }
+            let buf = &mut self.scratch[..size.min(MAX_DATAGRAM)];
+            let mut timer =
+                OpTimer::total(effective_timeout(self.timeout, directives.read_timeout));
+            let mut sleep = pin!(None::<R::Sleep>);
+            let n = poll_fn(|task| {
+                if let Poll::Ready(result) = conn.poll_recv(task, buf) {
+                    return Poll::Ready(result.map_err(|e| Error::from_io(&e)));
+                }
+                match timer.poll_expired(rt, sleep.as_mut(), 0, task) {
+                    Poll::Ready(()) => {
+                        log::module(directives, format_args!("lua udp socket read timed out"));
+                        Poll::Ready(Err(Error::timeout()))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await?;
+            Ok(Bytes::copy_from_slice(&buf[..n]))
+        }
+    }
+
+    fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.conn.take().map(drop).ok_or_else(Error::closed)
+    }
+
+    fn bind(&mut self, ip: &str) -> Result<()> {
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| Error::new(ErrorKind::InvalidArgument, "bad address"))?;
+        self.bind = Some(ip);
+        Ok(())
+    }
+}
