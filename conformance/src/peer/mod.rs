@@ -43,6 +43,9 @@ mod tcp;
 mod temp_dir;
 mod udp;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
