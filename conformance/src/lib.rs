@@ -1,10 +1,50 @@
 //! # cosocket-conformance
 //!
-//! The conformance suite of cosocket. At this stage it checks the backend contract
-//! ([`runtime_contract`]): any `Runtime` runs it with one line,
-//! `cosocket_conformance::runtime_contract_tests!(make_runtime(), block_on);`. The
-//! scripted peer of the parity format ([`peer`]) is the other end of the cases; the suite
-//! over the public socket traits and the parity runner follow.
+//! One suite over the public traits, run against every implementation:
+//!
+//! * [`conformance_tests!`] expands into one `#[test]` per case of the suite for a
+//!   [`Harness`] (a fresh [`Cosockets`](cosocket_core::Cosockets) context per case plus an
+//!   executor). [`RuntimeHarness`] covers every [`Runtime`](cosocket_core::Runtime):
+//!
+//!   ```ignore
+//!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(my_runtime, my_block_on));
+//!   ```
+//! * [`runtime_contract_tests!`] checks the backend contract itself.
+//! * [`peer`] is the scripted peer (std threads and socket2 only, never the executor under
+//!   test) of the cases, of the parity runner and of client libraries' own tests.
+//!
+//! Every case runs in a thread of its own under a watchdog ([`harness::WATCHDOG`]): a hung
+//! case fails with its name and never stalls the run.
 
+mod case;
+// CASES-PLACEHOLDER
+pub mod harness;
 pub mod peer;
+pub mod render;
 pub mod runtime_contract;
+
+pub use case::Case;
+pub use harness::{Harness, RuntimeHarness, Task};
+
+/// Expands into one `#[test]` per conformance case, each run on the harness `$harness`
+/// (an expression, evaluated per test) under the watchdog.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($harness:expr) => {
+        $crate::__conformance_cases!($crate::__conformance_test, $harness);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test {
+    ($harness:expr; $($case:ident)*) => {$(
+        #[test]
+        fn $case() {
+            let harness = $harness;
+            $crate::harness::run_watched(&harness, stringify!($case), |h| {
+                ::std::boxed::Box::pin($crate::cases::$case($crate::Case::new(h)))
+            });
+        }
+    )*};
+}
