@@ -46,6 +46,8 @@ pub(crate) struct Request<H: Harness> {
     targets: Arc<Targets>,
     objects: Objects<H::Cx>,
     threads: Arc<Mutex<HashMap<String, oneshot::Receiver<Vec<Value>>>>>,
+    /// The request's latest `mark`, for a task that has none of its own.
+    last_mark: Arc<Mutex<Option<Instant>>>,
 }
 
 impl<H: Harness> Clone for Request<H> {
@@ -56,6 +58,7 @@ impl<H: Harness> Clone for Request<H> {
             targets: Arc::clone(&self.targets),
             objects: self.objects.clone(),
             threads: Arc::clone(&self.threads),
+            last_mark: Arc::clone(&self.last_mark),
         }
     }
 }
@@ -126,6 +129,7 @@ impl<H: Harness> Request<H> {
             targets: Arc::new(targets),
             objects: Objects::new(),
             threads: Arc::default(),
+            last_mark: Arc::default(),
         }
     }
 
@@ -229,11 +233,16 @@ impl<H: Harness> Request<H> {
                 vec![]
             }
             Call::Mark => {
-                *mark = Some(Instant::now());
+                let now = Instant::now();
+                *mark = Some(now);
+                *lock(&self.last_mark) = Some(now);
                 vec![]
             }
             Call::ElapsedLt(ms) => {
-                let since = mark.ok_or("elapsed_lt without a mark")?;
+                // The task's own mark; a task that never marked uses the request's latest.
+                let since = mark
+                    .or(*lock(&self.last_mark))
+                    .ok_or("elapsed_lt without a mark")?;
                 vec![json!(since.elapsed() < Duration::from_millis(*ms))]
             }
             Call::Spawn(thread, ops) => self.spawn(thread, ops.clone()).await,
