@@ -6,8 +6,12 @@
 //!   [`Harness`] (a fresh [`Cosockets`](cosocket_core::Cosockets) context per case plus an
 //!   executor). [`RuntimeHarness`] covers every [`Runtime`](cosocket_core::Runtime):
 //!
-//!   ```ignore
-//!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(my_runtime, my_block_on));
+//!   ```no_run
+//!   use cosocket_conformance::{RuntimeHarness, Task};
+//!   fn block_on(case: Task) {
+//!       smol::block_on(case);
+//!   }
+//!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(cosocket_smol::Smol::new, block_on));
 //!   ```
 //! * [`runtime_contract_tests!`] checks the backend contract itself.
 //! * [`peer`] is the scripted peer (std threads and socket2 only, never the executor under
@@ -17,7 +21,7 @@
 //! case fails with its name and never stalls the run.
 
 mod case;
-// CASES-PLACEHOLDER
+pub mod cases;
 pub mod harness;
 pub mod peer;
 pub mod render;
