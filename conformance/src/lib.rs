@@ -23,6 +23,7 @@
 mod case;
 pub mod cases;
 pub mod harness;
+pub mod logs;
 pub mod peer;
 pub mod render;
 pub mod runtime_contract;

@@ -360,3 +360,48 @@ pub async fn x_every_address_tried_in_order<H: Harness>(t: Case<H>) {
     assert_eq!(finish(peer).connections()[0].recv, b"ok");
     let _ = Path::new("");
 }
+
+/// spec §10: read, write and connect timeouts and refused connects are logged (target
+/// `cosocket`, with the upstream); with `log_errors` off the module's lines disappear.
+pub async fn x_logs_spec_lines<H: Harness>(t: Case<H>) {
+    crate::logs::install();
+    for log_errors in [true, false] {
+        let mut peer = start(PeerSpec::tcp(vec![]));
+        let upstream = peer.addr().unwrap().to_string();
+        let cx = t.cx_with(|d| d.log_errors = log_errors);
+        let mut s = cx.stream();
+        connect_target(&mut s, &mut peer, "peer", &opts())
+            .await
+            .unwrap();
+        s.set_timeout(Some(Duration::from_millis(50)));
+        assert!(s.receive_line().await.unwrap_err().is_timeout());
+        s.close().unwrap();
+        expect("closed read", &s.receive_line().await, r#"(nil,"closed")"#);
+        let mut never = start(PeerSpec::none());
+        let refused = match never.target("closed").unwrap() {
+            crate::peer::Target::Tcp { host, port } => format!("{host}:{port}"),
+            crate::peer::Target::Unix(_) => unreachable!("a TCP target"),
+        };
+        let mut r = cx.stream();
+        assert!(
+            connect_target(&mut r, &mut never, "closed", &opts())
+                .await
+                .is_err()
+        );
+        let read_line = format!("[error] lua tcp socket read timed out, upstream: {upstream}");
+        let refused_line =
+            format!("[error] connect() failed (111: Connection refused), upstream: {refused}");
+        let mut got = lines_for(&upstream);
+        got.extend(lines_for(&refused));
+        if log_errors {
+            assert!(got.contains(&read_line), "{got:?}");
+            assert!(got.contains(&refused_line), "{got:?}");
+        } else {
+            assert!(got.is_empty(), "log_errors off, yet: {got:?}");
+        }
+    }
+}
+
+fn lines_for(upstream: &str) -> Vec<String> {
+    crate::logs::lines_with(&format!("upstream: {upstream}"))
+}

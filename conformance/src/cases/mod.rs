@@ -214,6 +214,7 @@ macro_rules! __conformance_cases {
             x_shutdown_half_close
             x_resolver_names
             x_every_address_tried_in_order
+            x_logs_spec_lines
         );
     };
 }
