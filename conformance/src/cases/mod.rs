@@ -67,6 +67,20 @@ pub(crate) async fn connected<H: Harness>(t: &Case<H>, peer: &mut Peer) -> Strea
     s
 }
 
+/// A socket of a fresh context with `buffer_size` = `segment`, connected to the peer.
+pub(crate) async fn connected_with_buffer<H: Harness>(
+    t: &Case<H>,
+    peer: &mut Peer,
+    segment: usize,
+) -> StreamOf<H> {
+    let size = std::num::NonZeroUsize::new(segment).expect("a non-zero buffer size");
+    let mut s = t.cx_with(|d| d.buffer_size = size).stream();
+    connect_target(&mut s, peer, "peer", &ConnectOptions::new())
+        .await
+        .expect("connect to the peer");
+    s
+}
+
 /// Lets the peer finish (FORMAT §3.5) and returns its report.
 pub(crate) fn finish(peer: Peer) -> PeerReport {
     peer.finish(Peer::DEFAULT_GRACE)

@@ -1,11 +1,9 @@
 //! spec §11 cases 1–25: `*l`, `*a`, `receive(n)`, `receiveany` on real sockets.
 
-use std::num::NonZeroUsize;
-
-use cosocket_core::{ConnectOptions, Cosockets, StreamRead, StreamSock};
+use cosocket_core::{StreamRead, StreamSock};
 
 use super::Call::{All, Any, Close, Exact, KeepAlive, Line, Send, Sleep, Timeout};
-use super::{connect_target, connected, finish, script, start};
+use super::{connected, finish, script, start};
 use crate::Case;
 use crate::harness::Harness;
 use crate::peer::{PeerSpec, Step};
@@ -85,11 +83,7 @@ pub async fn s06_long_line_one_byte_buffer<H: Harness>(t: Case<H>) {
         Step::send_rep("y", 10),
         Step::Close,
     ]));
-    let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::MIN);
-    let mut s = cx.stream();
-    connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
-        .await
-        .unwrap();
+    let mut s = super::connected_with_buffer(&t, &mut peer, 1).await;
     let line = s.receive_line().await.expect("the long line");
     assert_eq!(line.len(), 100_000);
     assert!(line.iter().all(|&b| b == b'x'));
@@ -117,11 +111,7 @@ pub async fn s08_http_lines_one_byte_buffer<H: Harness>(t: Case<H>) {
         Step::send(format!("{HTTP_HEAD}foo\n")),
         Step::Close,
     ]));
-    let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::MIN);
-    let mut s = cx.stream();
-    connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
-        .await
-        .unwrap();
+    let mut s = super::connected_with_buffer(&t, &mut peer, 1).await;
     #[rustfmt::skip]
     script(&t, &mut s, &mut [], &[
         (Line, r#"("HTTP/1.1 200 OK")"#), (Line, r#"("Server: peer")"#),
@@ -252,11 +242,7 @@ pub async fn s19_exact_pieces_then_eof_partial<H: Harness>(t: Case<H>) {
     assert_eq!(body.len() % 10, 2);
     for segment in [4096, 1] {
         let mut peer = start(PeerSpec::tcp(vec![Step::send(body), Step::Close]));
-        let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::new(segment).unwrap());
-        let mut s = cx.stream();
-        connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
-            .await
-            .unwrap();
+        let mut s = super::connected_with_buffer(&t, &mut peer, segment).await;
         for piece in body.as_bytes()[..body.len() - 2].chunks(10) {
             let got = s.receive_exact(10).await.expect("a piece");
             assert_eq!(&got[..], piece, "buffer {segment}");
@@ -318,11 +304,7 @@ pub async fn s22_any_zero_is_bad_max_argument<H: Harness>(t: Case<H>) {
 pub async fn s23_any_bounded_by_buffer_size<H: Harness>(t: Case<H>) {
     for (segment, first) in [(4096, 4096), (1, 1)] {
         let mut peer = start(PeerSpec::tcp(vec![Step::send_rep("z", 100_010)]));
-        let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::new(segment).unwrap());
-        let mut s = cx.stream();
-        connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
-            .await
-            .unwrap();
+        let mut s = super::connected_with_buffer(&t, &mut peer, segment).await;
         t.sleep_ms(100).await;
         assert_eq!(s.receive_any(20000).await.unwrap().len(), first);
         assert_eq!(s.receive_any(3).await.unwrap().len(), 3.min(first.max(1)));
@@ -362,11 +344,7 @@ pub async fn x_megabyte_line_one_byte_segments<H: Harness>(t: Case<H>) {
         Step::send("\r\n"),
         Step::Close,
     ]));
-    let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::MIN);
-    let mut s = cx.stream();
-    connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
-        .await
-        .unwrap();
+    let mut s = super::connected_with_buffer(&t, &mut peer, 1).await;
     let line = s.receive_line().await.expect("the line");
     assert_eq!(line.len(), 1 << 20);
     expect("then", &s.receive_line().await, r#"(nil,"closed","")"#);

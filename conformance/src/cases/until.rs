@@ -193,11 +193,7 @@ pub async fn s42_until_aaaaad_any_buffer<H: Harness>(t: Case<H>) {
             Step::send("baaaaaaaaeaaaaaaadf\n"),
             Step::Close,
         ]));
-        let cx = t.cx_with(|d| d.buffer_size = std::num::NonZeroUsize::new(segment).unwrap());
-        let mut s = cosocket_core::Cosockets::stream(&cx);
-        super::connect_target(&mut s, &mut peer, "peer", &Default::default())
-            .await
-            .unwrap();
+        let mut s = super::connected_with_buffer(&t, &mut peer, segment).await;
         let mut until = Until::new("aaaaad").unwrap();
         expect(
             "it()",
