@@ -6,8 +6,12 @@
 //!   [`Harness`] (a fresh [`Cosockets`](cosocket_core::Cosockets) context per case plus an
 //!   executor). [`RuntimeHarness`] covers every [`Runtime`](cosocket_core::Runtime):
 //!
-//!   ```ignore
-//!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(my_runtime, my_block_on));
+//!   ```no_run
+//!   use cosocket_conformance::{RuntimeHarness, Task};
+//!   fn block_on(case: Task) {
+//!       smol::block_on(case);
+//!   }
+//!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(cosocket_smol::Smol::new, block_on));
 //!   ```
 //! * [`runtime_contract_tests!`] checks the backend contract itself.
 //! * [`parity`] runs FORMAT.md's parity scenarios on a [`Harness`] (the `parity`
@@ -19,8 +23,9 @@
 //! case fails with its name and never stalls the run.
 
 mod case;
-// CASES-PLACEHOLDER
+pub mod cases;
 pub mod harness;
+pub mod logs;
 pub mod parity;
 pub mod peer;
 pub mod render;

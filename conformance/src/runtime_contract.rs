@@ -8,7 +8,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use std::future::Future;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cosocket_core::{
+    ConnectOptions, Context, Cosockets, DatagramIo, Runtime, StreamIo, StreamRead, TcpSock,
+};
 use socket2::{Domain, Socket, Type};
 
 /// A non-blocking TCP connect to `addr`, started as core starts it.
@@ -144,6 +151,141 @@ pub async fn resolve_sets_the_port<R: Runtime>(rt: R) {
     assert!(rt.resolve("no-such-host.invalid", 1).await.is_err());
 }
 
+/// One `poll_read` is one `recv` of at most the buffer's length: the bytes it did not ask
+/// for are still in the kernel (no read-ahead into a hidden buffer), so core decides what
+/// leaves the kernel (FIN vs RST at close, `connection in dubious state`).
+pub async fn one_recv_per_poll_and_no_read_ahead<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let io = rt
+        .connect_tcp(pending_connect(listener.local_addr().unwrap()))
+        .await
+        .expect("connect");
+    let (mut peer, _) = listener.accept().expect("accept");
+    peer.write_all(b"0123456789").expect("peer write");
+    rt.sleep_until(rt.now() + Duration::from_millis(50)).await;
+    let mut three = [0u8; 3];
+    let n = poll_fn(|cx| io.poll_read(cx, &mut three))
+        .await
+        .expect("read");
+    assert_eq!(&three[..n], b"012");
+    let kernel = std::net::TcpStream::from(io.as_fd().try_clone_to_owned().expect("dup"));
+    let mut rest = [0u8; 16];
+    assert_eq!(
+        kernel.peek(&mut rest).expect("peek"),
+        7,
+        "7 bytes stay in the kernel"
+    );
+}
+
+/// A [`Runtime`] that counts the timers armed through it (the contract's proof that reads
+/// served from the buffer arm none).
+#[derive(Debug, Clone)]
+pub struct CountingTimers<R> {
+    inner: R,
+    armed: Arc<AtomicUsize>,
+}
+
+impl<R: Runtime> CountingTimers<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            armed: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Timers armed so far.
+    pub fn armed(&self) -> usize {
+        self.armed.load(Ordering::SeqCst)
+    }
+}
+
+impl<R: Runtime> Runtime for CountingTimers<R> {
+    type Tcp = R::Tcp;
+    type Unix = R::Unix;
+    type Udp = R::Udp;
+    type UnixDatagram = R::UnixDatagram;
+    type Sleep = R::Sleep;
+
+    fn connect_tcp(
+        &self,
+        pending: std::net::TcpStream,
+    ) -> impl Future<Output = std::io::Result<R::Tcp>> + Send {
+        self.inner.connect_tcp(pending)
+    }
+
+    fn connect_unix(
+        &self,
+        pending: std::os::unix::net::UnixStream,
+    ) -> impl Future<Output = std::io::Result<R::Unix>> + Send {
+        self.inner.connect_unix(pending)
+    }
+
+    fn udp(&self, socket: UdpSocket) -> std::io::Result<R::Udp> {
+        self.inner.udp(socket)
+    }
+
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> std::io::Result<R::UnixDatagram> {
+        self.inner.unix_datagram(socket)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> R::Sleep {
+        self.armed.fetch_add(1, Ordering::SeqCst);
+        self.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.inner.spawn(task);
+    }
+
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = std::io::Result<Vec<SocketAddr>>> + Send {
+        self.inner.resolve(host, port)
+    }
+}
+
+/// Receives served from buffered bytes arm no timer; one that has to wait arms exactly one.
+pub async fn buffered_receives_arm_no_timer<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let counting = CountingTimers::new(rt.clone());
+    let cx = Context::new(counting.clone());
+    let mut s = cx.stream();
+    s.connect_addr(listener.local_addr().unwrap(), &ConnectOptions::new())
+        .await
+        .expect("connect");
+    let (mut peer, _) = listener.accept().expect("accept");
+    peer.write_all(b"a\nb\nc\n").expect("peer write");
+    rt.sleep_until(rt.now() + Duration::from_millis(50)).await;
+    let before = counting.armed();
+    for line in ["a", "b", "c"] {
+        assert_eq!(s.receive_line().await.expect("line"), line);
+        assert_eq!(s.receive_exact(0).await.expect("zero"), "");
+    }
+    assert_eq!(counting.armed(), before, "buffered receives armed a timer");
+    let waiter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        peer.write_all(b"late\n").expect("peer write");
+        peer
+    });
+    assert_eq!(s.receive_line().await.expect("late line"), "late");
+    assert_eq!(
+        counting.armed(),
+        before + 1,
+        "a waiting receive arms one timer"
+    );
+    drop(waiter.join());
+}
+
 /// Expands into one `#[test]` per check of the backend contract. `$runtime` is an
 /// expression that makes the runtime, `$block_on` a function that runs a future to
 /// completion on it (it receives the runtime and the future).
@@ -156,7 +298,9 @@ macro_rules! runtime_contract_tests {
             empty_datagram_recv_consumes,
             sleep_until_waits_for_the_deadline,
             spawned_tasks_run,
-            resolve_sets_the_port);
+            resolve_sets_the_port,
+            one_recv_per_poll_and_no_read_ahead,
+            buffered_receives_arm_no_timer);
     };
     (@cases $runtime:expr, $block_on:expr; $($case:ident),*) => {$(
         #[test]

@@ -19,3 +19,24 @@ fn block_on(_rt: Tokio, case: impl Future<Output = ()>) {
 }
 
 cosocket_conformance::runtime_contract_tests!(runtime(), block_on);
+
+/// The conformance suite: each case on a fresh current-thread runtime of its own.
+mod suite {
+    use cosocket_conformance::{RuntimeHarness, Task};
+    use cosocket_tokio::Tokio;
+    use tokio::runtime::{Builder, Handle};
+
+    fn current() -> Tokio {
+        Tokio::new(Handle::current())
+    }
+
+    fn block_on(case: Task) {
+        Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(case);
+    }
+
+    cosocket_conformance::conformance_tests!(RuntimeHarness::new(current, block_on));
+}

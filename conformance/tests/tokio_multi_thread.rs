@@ -25,3 +25,25 @@ fn block_on(rt: Tokio, case: impl Future<Output = ()> + Send + 'static) {
 }
 
 cosocket_conformance::runtime_contract_tests!(Tokio::new(runtime().handle().clone()), block_on);
+
+/// The conformance suite: each case spawned onto the shared multi-thread runtime, so it
+/// moves between workers.
+mod suite {
+    use cosocket_conformance::{RuntimeHarness, Task};
+    use cosocket_tokio::Tokio;
+
+    fn shared() -> Tokio {
+        Tokio::new(super::runtime().handle().clone())
+    }
+
+    fn block_on(case: Task) {
+        let rt = super::runtime();
+        match rt.block_on(rt.spawn(case)) {
+            Ok(()) => {}
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("the case was cancelled: {e}"),
+        }
+    }
+
+    cosocket_conformance::conformance_tests!(RuntimeHarness::new(shared, block_on));
+}

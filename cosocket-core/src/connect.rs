@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::host::{self, Endpoint};
 use crate::stream::Stream;
 use crate::timer::within;
-use crate::{ConnectOptions, Cosockets, Resolver, Runtime, log};
+use crate::{ConnectOptions, Cosockets, Runtime, log};
 
 /// `EINPROGRESS`: a non-blocking connect under way.
 fn in_progress(e: &io::Error) -> bool {
@@ -43,7 +43,7 @@ impl<R: Runtime> Stream<R> {
         match host::parse(host, port)? {
             Endpoint::Addr(addr) => self.open_tcp(&[addr]).await,
             Endpoint::Name { host, port } => {
-                let addrs = self.resolve(&host, port).await?;
+                let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
                 self.open_tcp(&addrs).await
             }
             Endpoint::Unix(path) => self.open_unix(&path).await,
@@ -88,30 +88,6 @@ impl<R: Runtime> Stream<R> {
             self.cx.directives().connect_timeout,
         );
         saturating_add(self.cx.runtime().now(), timeout)
-    }
-
-    /// Name resolution through the context's resolver setting, bounded by
-    /// `resolver_timeout` (not by the connect timeout, spec §4.2).
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>> {
-        let directives = self.cx.directives();
-        let rt = self.cx.runtime();
-        let deadline = saturating_add(rt.now(), directives.resolver_timeout);
-        let looked_up = match &directives.resolver {
-            Resolver::None => {
-                return Err(Error::new(
-                    ErrorKind::NoResolver,
-                    format!("no resolver defined to resolve \"{host}\""),
-                ));
-            }
-            Resolver::Runtime => within(rt, deadline, rt.resolve(host, port)).await,
-            Resolver::Custom(resolver) => within(rt, deadline, resolver.resolve(host, port)).await,
-        };
-        let looked_up = looked_up.unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::TimedOut)));
-        match looked_up {
-            Ok(addrs) if !addrs.is_empty() => Ok(addrs),
-            Ok(_) => Err(resolve_error(host, io::ErrorKind::NotFound)),
-            Err(e) => Err(resolve_error(host, e.kind())),
-        }
     }
 
     /// Tries every address in order within one connect timeout; the last failure is
@@ -200,20 +176,6 @@ impl<R: Runtime> Stream<R> {
             }
         }
     }
-}
-
-/// OpenResty's resolver texts (spec §1.5): a missing name is `(3: Host not found)`, a
-/// timeout `(110: Operation timed out)`, anything else `(2: Server failure)`.
-fn resolve_error(host: &str, kind: io::ErrorKind) -> Error {
-    let (code, text) = match kind {
-        io::ErrorKind::NotFound => (3, "Host not found"),
-        io::ErrorKind::TimedOut => (110, "Operation timed out"),
-        _ => (2, "Server failure"),
-    };
-    Error::new(
-        ErrorKind::Resolve,
-        format!("{host} could not be resolved ({code}: {text})"),
-    )
 }
 
 /// A non-blocking TCP socket, bound if asked, whose connect has started.

@@ -15,12 +15,12 @@ use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::context::Context;
-use crate::deadline::{effective_timeout, saturating_add};
+use crate::deadline::effective_timeout;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fragments::{FragmentList, Fragments};
 use crate::host::{self, Endpoint};
 use crate::timer::OpTimer;
-use crate::{Cosockets, DatagramIo, MAX_DATAGRAM, Resolver, Runtime, UdpSock, log};
+use crate::{Cosockets, DatagramIo, MAX_DATAGRAM, Runtime, UdpSock, log};
 
 /// A connected datagram socket of runtime `R`.
 enum DatagramConn<R: Runtime> {
@@ -88,40 +88,6 @@ impl<R: Runtime> Datagram<R> {
         }
     }
 
-    async fn resolve(&self, host: &str, port: u16) -> Result<SocketAddr> {
-        let directives = self.cx.directives();
-        let rt = self.cx.runtime();
-        let deadline = saturating_add(rt.now(), directives.resolver_timeout);
-        let looked_up = match &directives.resolver {
-            Resolver::None => {
-                return Err(Error::new(
-                    ErrorKind::NoResolver,
-                    format!("no resolver defined to resolve \"{host}\""),
-                ));
-            }
-            Resolver::Runtime => crate::timer::within(rt, deadline, rt.resolve(host, port)).await,
-            Resolver::Custom(r) => crate::timer::within(rt, deadline, r.resolve(host, port)).await,
-        };
-        let text = |code: i32, what: &str| {
-            Error::new(
-                ErrorKind::Resolve,
-                format!("{host} could not be resolved ({code}: {what})"),
-            )
-        };
-        match looked_up {
-            None => Err(text(110, "Operation timed out")),
-            Some(Ok(addrs)) => addrs
-                .first()
-                .copied()
-                .ok_or_else(|| text(3, "Host not found")),
-            Some(Err(e)) if e.kind() == io::ErrorKind::NotFound => Err(text(3, "Host not found")),
-            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => {
-                Err(text(110, "Operation timed out"))
-            }
-            Some(Err(_)) => Err(text(2, "Server failure")),
-        }
-    }
-
     fn open_udp(&self, addr: SocketAddr) -> io::Result<DatagramConn<R>> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         socket.set_nonblocking(true)?;
@@ -158,8 +124,9 @@ impl<R: Runtime> UdpSock for Datagram<R> {
         let conn = match host::parse(host, port)? {
             Endpoint::Addr(addr) => self.open_udp(addr),
             Endpoint::Name { host, port } => {
-                let addr = self.resolve(&host, port).await?;
-                self.open_udp(addr)
+                // OpenResty picks one address; the first is the resolver's preferred one.
+                let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
+                self.open_udp(addrs[0])
             }
             Endpoint::Unix(path) => self.open_unix(&path),
         };

@@ -47,6 +47,7 @@ mod log;
 pub mod pattern;
 mod pool;
 pub mod reader;
+mod resolve;
 mod runtime;
 mod sides;
 mod socket;

@@ -11,6 +11,32 @@
 //! Client libraries (Redis, memcached, DNS, HTTP, custom protocols) are written once
 //! against the traits in [`prelude`] and behave identically on every backend.
 //!
+//! ## Getting started
+//!
+//! An application makes one [`Context`] (the nginx worker: directives and pools) over its
+//! runtime and takes sockets from it:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn demo() -> cosocket::Result<()> {
+//! use std::time::Duration;
+//! use cosocket::prelude::*;
+//! use cosocket::{ConnectOptions, Context};
+//!
+//! let cx = Context::new(cosocket::tokio::Tokio::new(tokio::runtime::Handle::current()));
+//! let mut redis = cx.stream();
+//! redis.set_timeout(Some(Duration::from_millis(500)));
+//! redis.connect("127.0.0.1", 6379, &ConnectOptions::new()).await?;
+//! redis.send(&("PING", "\r\n")).await?;
+//! let reply = redis.receive_line().await?; // "+PONG"
+//! redis.set_keepalive(None, None)?; // back to the pool for the next connect
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `cargo run -p cosocket --example quickstart --features tokio` runs a complete client
+//! against an in-process peer.
+//!
 //! ## Optional features
 //!
 //! | feature | what it adds | backend type |
@@ -93,9 +119,10 @@
 
 pub use cosocket_core as core;
 pub use cosocket_core::{
-    Bytes, ConnectOptions, Cosockets, DatagramIo, Directives, Error, ErrorKind, Fragment,
-    FragmentList, Fragments, MAX_DATAGRAM, Resolve, Resolver, Result, ReuniteError, Runtime,
-    SocketOption, StreamIo, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock, Until,
+    Bytes, ConnectOptions, Context, Cosockets, Datagram, DatagramIo, Directives, Error, ErrorKind,
+    Fragment, FragmentList, Fragments, MAX_DATAGRAM, Resolve, Resolver, Result, ReuniteError,
+    Runtime, SocketOption, Stream, StreamIo, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock,
+    UnixSock, Until,
 };
 
 /// The tokio backend.
