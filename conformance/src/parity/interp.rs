@@ -318,32 +318,39 @@ impl<H: Harness> Request<H> {
                 self.objects.bind_iter(name, id, until);
                 vec![json!("<function>")]
             }
-            Err(e) => render::failure(&e),
+            Err(e) => {
+                // `it = sock:receiveuntil("")` assigns nil: an older `it` is gone.
+                self.objects.unbind_iter(name);
+                render::failure(&e)
+            }
         })
     }
 
     /// One call of an iterator, on the object it was created on.
     async fn iter(&self, name: &str, size: u64) -> Result<Vec<Value>, String> {
+        let size = self::size(size)?;
         let (id, mut until) = self.objects.take_iter(name)?;
-        let result = match self.objects.take_id(id) {
-            Ok(mut sock) => {
-                let result = match &mut sock {
-                    Sock::Stream(s) => match self::size(size) {
-                        Ok(size) => Ok(match s.receive_until(&mut until, size).await {
-                            Ok(Some(chunk)) => render::data(&chunk),
-                            Ok(None) => vec![Value::Null, Value::Null, Value::Null],
-                            Err(e) => render::failure(&e),
-                        }),
-                        Err(e) => Err(e),
-                    },
-                    Sock::Datagram(_) => Err("an iterator on a udp socket".to_owned()),
-                };
-                self.objects.put(id, sock);
-                result
-            }
-            Err(e) => Err(e),
-        };
+        let result = self.iter_on(id, &mut until, size).await;
         self.objects.put_iter(name, until);
+        result
+    }
+
+    async fn iter_on(
+        &self,
+        id: usize,
+        until: &mut Until,
+        size: usize,
+    ) -> Result<Vec<Value>, String> {
+        let mut sock = self.objects.take_id(id)?;
+        let result = match &mut sock {
+            Sock::Stream(s) => Ok(match s.receive_until(until, size).await {
+                Ok(Some(chunk)) => render::data(&chunk),
+                Ok(None) => vec![Value::Null, Value::Null, Value::Null],
+                Err(e) => render::failure(&e),
+            }),
+            Sock::Datagram(_) => Err("an iterator on a udp socket".to_owned()),
+        };
+        self.objects.put(id, sock);
         result
     }
 

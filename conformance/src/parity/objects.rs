@@ -89,6 +89,11 @@ impl<C: Cosockets> Objects<C> {
         self.lock().iters.insert(name.to_owned(), (id, Some(until)));
     }
 
+    /// Forgets the iterator `name`.
+    pub(crate) fn unbind_iter(&self, name: &str) {
+        self.lock().iters.remove(name);
+    }
+
     /// Takes the iterator `name` out for one call: its object id and state.
     pub(crate) fn take_iter(&self, name: &str) -> Result<(usize, Until), String> {
         let mut table = self.lock();
