@@ -2,8 +2,10 @@
 //! resolve, create the socket (socket2: bind, non-blocking connect) and wait for the
 //! runtime within the connect timeout.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,7 +111,7 @@ impl<R: Runtime> Stream<R> {
                 }
             };
             let rt = self.cx.runtime();
-            match within(rt, deadline, rt.connect_tcp(pending)).await {
+            match within(rt, deadline, finished(rt.connect_tcp(pending))).await {
                 Some(Ok(io)) => {
                     let conn = Conn {
                         io: StreamConn::Tcp(io),
@@ -151,7 +153,7 @@ impl<R: Runtime> Stream<R> {
             }
         };
         let rt = self.cx.runtime();
-        match within(rt, deadline, rt.connect_unix(pending)).await {
+        match within(rt, deadline, finished(rt.connect_unix(pending))).await {
             Some(Ok(io)) => {
                 let conn = Conn {
                     io: StreamConn::Unix(io),
@@ -175,6 +177,16 @@ impl<R: Runtime> Stream<R> {
                 Err(Error::timeout())
             }
         }
+    }
+}
+
+/// The outcome of a non-blocking connect the runtime saw finish: `SO_ERROR`, read once
+/// here for every backend.
+async fn finished<T: AsFd>(connect: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    let io = connect.await?;
+    match socket2::SockRef::from(&io).take_error()? {
+        Some(e) => Err(e),
+        None => Ok(io),
     }
 }
 

@@ -53,13 +53,14 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     type Sleep: Future<Output = ()> + Send + 'static;
 
     /// Registers `pending`, a non-blocking TCP socket whose `connect` core has started, and
-    /// completes when the connection is established (or fails with its errno).
+    /// completes when it is writable: the connect has finished, well or not. Core reads
+    /// `SO_ERROR` itself, so a backend may also return the error it saw.
     fn connect_tcp(
         &self,
         pending: std::net::TcpStream,
     ) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
 
-    /// The same for a Unix stream socket.
+    /// The same for a Unix stream socket (core reads `SO_ERROR`).
     fn connect_unix(
         &self,
         pending: std::os::unix::net::UnixStream,

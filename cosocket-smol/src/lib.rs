@@ -148,17 +148,11 @@ impl Future for Sleep {
     }
 }
 
-/// Registers a socket whose non-blocking connect is under way and waits for its outcome
-/// (writable, then `SO_ERROR`).
-async fn connected<T: AsFd>(
-    pending: T,
-    take_error: fn(&T) -> io::Result<Option<io::Error>>,
-) -> io::Result<Registered<T>> {
+/// Registers a socket whose non-blocking connect is under way and waits until it is
+/// writable (core reads `SO_ERROR`).
+async fn connected<T: AsFd>(pending: T) -> io::Result<Registered<T>> {
     let socket = Async::new(pending)?;
     socket.writable().await?;
-    if let Some(e) = take_error(socket.get_ref())? {
-        return Err(e);
-    }
     Ok(Registered(socket))
 }
 
@@ -173,14 +167,14 @@ impl Runtime for Smol {
         &self,
         pending: TcpStream,
     ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
-        connected(pending, TcpStream::take_error)
+        connected(pending)
     }
 
     fn connect_unix(
         &self,
         pending: UnixStream,
     ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
-        connected(pending, UnixStream::take_error)
+        connected(pending)
     }
 
     fn udp(&self, socket: UdpSocket) -> io::Result<Self::Udp> {

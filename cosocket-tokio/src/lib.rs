@@ -128,7 +128,7 @@ impl<T: AsFd> AsFd for Datagram<T> {
 }
 
 /// Registers a socket whose non-blocking connect is under way (inside the handle's context)
-/// and waits for its outcome: writable, then `SO_ERROR`. A macro because tokio's stream
+/// and waits until it is writable (core reads `SO_ERROR`). A macro because tokio's stream
 /// types share these methods but no trait.
 macro_rules! connected {
     ($tokio:expr, $ty:ty, $pending:expr) => {{
@@ -139,9 +139,6 @@ macro_rules! connected {
         async move {
             let stream = registered?;
             stream.writable().await?;
-            if let Some(e) = stream.take_error()? {
-                return Err(e);
-            }
             Ok(Stream(stream))
         }
     }};
