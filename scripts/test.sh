@@ -36,3 +36,6 @@ cargo check -p cosocket --locked --all-features
 step "every test (unit, property, spec examples, backend contract, doc tests)"
 # A hung test must not stall CI: the whole run is bounded.
 timeout 1800 cargo test --workspace --all-features --locked
+
+step "parity with OpenResty's recordings (tokio current-thread, tokio multi-thread, smol)"
+bash scripts/parity.sh

@@ -14,6 +14,8 @@
 //!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(cosocket_smol::Smol::new, block_on));
 //!   ```
 //! * [`runtime_contract_tests!`] checks the backend contract itself.
+//! * [`parity`] runs FORMAT.md's parity scenarios on a [`Harness`] (the `parity`
+//!   binary: `--backend tokio|smol [--flavor current|multi] --scenarios DIR --out DIR`).
 //! * [`peer`] is the scripted peer (std threads and socket2 only, never the executor under
 //!   test) of the cases, of the parity runner and of client libraries' own tests.
 //!
@@ -24,6 +26,7 @@ mod case;
 pub mod cases;
 pub mod harness;
 pub mod logs;
+pub mod parity;
 pub mod peer;
 pub mod render;
 pub mod runtime_contract;

@@ -241,14 +241,16 @@ impl Connection {
 
     /// FORMAT §3.2 `close`: take what is already queued without blocking, so that Linux
     /// sends a FIN and not an RST, then close.
+    ///
+    /// The step's read stops at EOF without setting `end`: the step ends the connection as
+    /// `closed_by_peer` even when the client's FIN is already queued (OpenResty's
+    /// recordings show `closed_by_peer` for a client that closes right after connecting,
+    /// in every run). An ECONNRESET still sets `reset`, as every peer read does.
     fn close(mut self) {
         let _ = self.socket.set_nonblocking(true);
         loop {
             match (&self.socket).read(&mut self.buf) {
-                Ok(0) => {
-                    self.shared.set_end(self.index, End::Eof);
-                    break;
-                }
+                Ok(0) => break,
                 Ok(n) => self.shared.log_recv(self.index, &self.buf[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,

@@ -115,6 +115,20 @@ fn close_first_reads_what_is_queued_so_the_client_gets_a_fin() {
 }
 
 #[test]
+fn close_after_the_clients_fin_is_still_closed_by_peer() {
+    let peer = Peer::start(&PeerSpec::tcp(vec![Step::sleep(100), Step::Close])).unwrap();
+    let mut client = connect(&peer);
+    client.write_all(b"x").unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    // The FIN is queued long before the `close` step reads without blocking.
+    assert_eq!(read_to_end(&mut client), b"");
+    let report = peer.finish(Peer::DEFAULT_GRACE);
+    let conn = only_connection(&report);
+    assert_eq!(conn.recv, b"x");
+    assert_eq!(conn.end, End::ClosedByPeer);
+}
+
+#[test]
 fn client_sending_then_dropping_is_eof_with_the_exact_bytes() {
     let peer = Peer::start(&PeerSpec::tcp(vec![])).unwrap();
     let mut client = connect(&peer);
