@@ -25,6 +25,7 @@
 mod case;
 pub mod cases;
 pub mod harness;
+pub mod harnesses;
 pub mod logs;
 pub mod parity;
 pub mod peer;

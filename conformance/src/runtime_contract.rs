@@ -30,15 +30,21 @@ fn pending_connect(addr: SocketAddr) -> std::net::TcpStream {
     socket.into()
 }
 
-/// One `poll_write_vectored` of three slices writes all of them (a backend that wrote only
-/// the first slice would send 4 of 12 bytes), and one `poll_read` returns what arrived.
-pub async fn vectored_write_sends_every_slice<R: Runtime>(rt: R) {
+/// A stream registered by `rt`, connected to a std socket on loopback.
+async fn connected_pair<R: Runtime>(rt: &R) -> (R::Tcp, std::net::TcpStream) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let io = rt
         .connect_tcp(pending_connect(listener.local_addr().unwrap()))
         .await
         .expect("connect");
-    let (mut peer, _) = listener.accept().expect("accept");
+    let (peer, _) = listener.accept().expect("accept");
+    (io, peer)
+}
+
+/// One `poll_write_vectored` of three slices writes all of them (a backend that wrote only
+/// the first slice would send 4 of 12 bytes), and one `poll_read` returns what arrived.
+pub async fn vectored_write_sends_every_slice<R: Runtime>(rt: R) {
+    let (io, mut peer) = connected_pair(&rt).await;
     let slices = [
         IoSlice::new(b"abcd"),
         IoSlice::new(b"efgh"),
@@ -158,12 +164,7 @@ pub async fn resolve_sets_the_port<R: Runtime>(rt: R) {
 /// for are still in the kernel (no read-ahead into a hidden buffer), so core decides what
 /// leaves the kernel (FIN vs RST at close, `connection in dubious state`).
 pub async fn one_recv_per_poll_and_no_read_ahead<R: Runtime>(rt: R) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    let io = rt
-        .connect_tcp(pending_connect(listener.local_addr().unwrap()))
-        .await
-        .expect("connect");
-    let (mut peer, _) = listener.accept().expect("accept");
+    let (io, mut peer) = connected_pair(&rt).await;
     peer.write_all(b"0123456789").expect("peer write");
     rt.sleep_until(rt.now() + Duration::from_millis(50)).await;
     let mut three = [0u8; 3];

@@ -2,28 +2,10 @@
 //! FORMAT §5's rendering, FORMAT §1's request end, and `error` records, on tokio's
 //! current-thread runtime and on smol.
 
+use cosocket_conformance::Harness;
+use cosocket_conformance::harnesses::{smol, tokio_current};
 use cosocket_conformance::parity::run_scenario;
-use cosocket_conformance::{Harness, RuntimeHarness, Task};
-use cosocket_smol::Smol;
-use cosocket_tokio::Tokio;
 use serde_json::{Value, json};
-
-fn tokio_current() -> RuntimeHarness<Tokio> {
-    RuntimeHarness::new(
-        || Tokio::try_current().expect("inside the runtime"),
-        |task: Task| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime")
-                .block_on(task);
-        },
-    )
-}
-
-fn smol() -> RuntimeHarness<Smol> {
-    RuntimeHarness::new(Smol::new, |task: Task| smol::block_on(task))
-}
 
 /// The `ret` / `calls` / `error` of every record, recursively (`[i, op, key, value]`).
 fn results(ops: &Value) -> Vec<Value> {

@@ -1,4 +1,4 @@
-//! The backend contract on smol.
+//! The backend contract and the conformance suite on smol.
 
 use std::future::Future;
 
@@ -10,14 +10,7 @@ fn block_on(_rt: Smol, case: impl Future<Output = ()>) {
 
 cosocket_conformance::runtime_contract_tests!(Smol::new(), block_on);
 
-/// The conformance suite on smol (spawns go to smol's global executor).
+/// The conformance suite (spawns go to smol's global executor).
 mod suite {
-    use cosocket_conformance::{RuntimeHarness, Task};
-    use cosocket_smol::Smol;
-
-    fn block_on(case: Task) {
-        smol::block_on(case);
-    }
-
-    cosocket_conformance::conformance_tests!(RuntimeHarness::new(Smol::new, block_on));
+    cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::smol());
 }

@@ -1,11 +1,12 @@
-//! The backend contract on tokio's current-thread runtime (one per test thread, driven by
-//! `Runtime::block_on`: only that drives its I/O and timers).
+//! The backend contract and the conformance suite on tokio's current-thread runtime.
 
 use std::future::Future;
 
 use cosocket_tokio::Tokio;
 use tokio::runtime::{Builder, Runtime};
 
+// The contract checks take the runtime value first: one runtime per test thread, driven by
+// `Runtime::block_on` (only that drives a current-thread runtime's I/O and timers).
 thread_local! {
     static RT: Runtime = Builder::new_current_thread().enable_all().build().expect("runtime");
 }
@@ -22,21 +23,5 @@ cosocket_conformance::runtime_contract_tests!(runtime(), block_on);
 
 /// The conformance suite: each case on a fresh current-thread runtime of its own.
 mod suite {
-    use cosocket_conformance::{RuntimeHarness, Task};
-    use cosocket_tokio::Tokio;
-    use tokio::runtime::{Builder, Handle};
-
-    fn current() -> Tokio {
-        Tokio::new(Handle::current())
-    }
-
-    fn block_on(case: Task) {
-        Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(case);
-    }
-
-    cosocket_conformance::conformance_tests!(RuntimeHarness::new(current, block_on));
+    cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::tokio_current());
 }
