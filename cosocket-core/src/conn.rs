@@ -4,8 +4,10 @@
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::pool::Slot;
 use crate::{Runtime, StreamIo};
 
 /// A connected stream of runtime `R`.
@@ -58,11 +60,29 @@ impl<R: Runtime> StreamIo for StreamConn<R> {
     }
 }
 
-/// One OS connection: the registered stream and how logs name its peer. Shared by the
-/// socket's halves; the fd closes when the last holder drops it.
+/// One OS connection: the registered stream, how logs name its peer and its place in a
+/// pool. Shared by the socket's halves; the fd closes when the last holder drops it, and
+/// then (fields drop in order) the pool place is given back.
 #[derive(Debug)]
 pub(crate) struct Conn<R: Runtime> {
     pub(crate) io: StreamConn<R>,
     /// `127.0.0.1:6379` or `unix:/path`, for spec §10's `upstream: …` suffix.
     pub(crate) peer: String,
+    /// The pool count unit this connection holds (spec §5.2), if a pool counts it.
+    pub(crate) slot: Mutex<Option<Slot<R>>>,
+}
+
+impl<R: Runtime> Conn<R> {
+    pub(crate) fn new(io: StreamConn<R>, peer: String, slot: Option<Slot<R>>) -> Self {
+        Self {
+            io,
+            peer,
+            slot: Mutex::new(slot),
+        }
+    }
+
+    /// Takes the pool unit out (the pool settles it under its own lock).
+    pub(crate) fn take_slot(&self) -> Option<Slot<R>> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }

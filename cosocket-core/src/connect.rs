@@ -16,9 +16,18 @@ use crate::conn::{Conn, StreamConn};
 use crate::deadline::{effective_timeout, saturating_add};
 use crate::error::{Error, ErrorKind, Result};
 use crate::host::{self, Endpoint};
+use crate::pool::{Admission, Create, Handoff, Slot};
 use crate::stream::Stream;
 use crate::timer::within;
 use crate::{ConnectOptions, Cosockets, Runtime, log};
+
+/// How a connect goes on after the pool (spec §2.1 steps 3–4).
+enum Begin<R: Runtime> {
+    /// A pooled connection is installed: done.
+    Reused,
+    /// Open a connection, holding the pool's place if one counts it.
+    Open(Option<Slot<R>>),
+}
 
 /// `EINPROGRESS`: a non-blocking connect under way.
 fn in_progress(e: &io::Error) -> bool {
@@ -38,17 +47,18 @@ impl<R: Runtime> Stream<R> {
         self.rest.ever_connected = true;
         // The default key is the host argument as given, with the port (spec §5.1).
         self.set_key(options, || format!("{host}:{port}"));
-        let key = self.rest.key.clone();
-        if self.checkout(&key) {
+        let Begin::Open(slot) = self.begin(options, || format!("{host}:{port}")).await? else {
             return Ok(());
-        }
+        };
+        // Parsing and resolving come after the pool, as in nginx; a failure gives the
+        // counted place back (the slot drops).
         match host::parse(host, port)? {
-            Endpoint::Addr(addr) => self.open_tcp(&[addr]).await,
+            Endpoint::Addr(addr) => self.open_tcp(&[addr], slot).await,
             Endpoint::Name { host, port } => {
                 let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
-                self.open_tcp(&addrs).await
+                self.open_tcp(&addrs, slot).await
             }
-            Endpoint::Unix(path) => self.open_unix(&path).await,
+            Endpoint::Unix(path) => self.open_unix(&path, slot).await,
         }
     }
 
@@ -61,11 +71,13 @@ impl<R: Runtime> Stream<R> {
         drop(self.disconnect());
         self.rest.ever_connected = true;
         self.set_key(options, || addr.to_string());
-        let key = self.rest.key.clone();
-        if self.checkout(&key) {
+        let Begin::Open(slot) = self
+            .begin(options, || format!("{}:{}", addr.ip(), addr.port()))
+            .await?
+        else {
             return Ok(());
-        }
-        self.open_tcp(&[addr]).await
+        };
+        self.open_tcp(&[addr], slot).await
     }
 
     /// `connect("unix:" .. path)`; the default key is `unix:PATH`.
@@ -77,11 +89,58 @@ impl<R: Runtime> Stream<R> {
         drop(self.disconnect());
         self.rest.ever_connected = true;
         self.set_key(options, || format!("unix:{}", path.display()));
-        let key = self.rest.key.clone();
-        if self.checkout(&key) {
+        // nginx names a Unix target `unix:PATH` with port 0 in the queue's log line.
+        let Begin::Open(slot) = self
+            .begin(options, || format!("unix:{}:0", path.display()))
+            .await?
+        else {
             return Ok(());
+        };
+        self.open_unix(path, slot).await
+    }
+
+    /// Steps 3–4 of spec §2.1: the pool's most recent idle connection, or admission by
+    /// the pool's count and backlog (§5.5). A queued connect waits at most the connect
+    /// timeout; `target` (`H:P`) names it in the log line when it times out.
+    async fn begin(
+        &mut self,
+        options: &ConnectOptions,
+        target: impl FnOnce() -> String,
+    ) -> Result<Begin<R>> {
+        let directives = self.cx.directives();
+        let create = (options.pool_size.is_some() || options.backlog.is_some()).then(|| Create {
+            size: options.pool_size.unwrap_or(directives.pool_size),
+            backlog: options.backlog,
+        });
+        let waiter = match self.cx.pools().admit(&self.rest.key, create)? {
+            Admission::Reuse(pooled) => {
+                self.install_pooled(pooled);
+                return Ok(Begin::Reused);
+            }
+            Admission::Open(slot) => return Ok(Begin::Open(slot)),
+            Admission::Wait(waiter) => waiter,
+        };
+        let deadline = self.connect_deadline();
+        // On timeout the waiter is dropped: it leaves the queue, or passes on what it was
+        // handed in the meantime.
+        match within(self.cx.runtime(), deadline, waiter).await {
+            Some(Some(Handoff::Conn(pooled))) => {
+                self.install_pooled(pooled);
+                Ok(Begin::Reused)
+            }
+            Some(Some(Handoff::Slot(slot))) => Ok(Begin::Open(Some(slot))),
+            Some(None) => Ok(Begin::Open(None)),
+            None => {
+                log::module(
+                    self.cx.directives(),
+                    format_args!(
+                        "lua tcp socket queued connect timed out, when trying to connect to {}",
+                        target()
+                    ),
+                );
+                Err(Error::timeout())
+            }
         }
-        self.open_unix(path).await
     }
 
     fn connect_deadline(&self) -> Instant {
@@ -94,7 +153,7 @@ impl<R: Runtime> Stream<R> {
 
     /// Tries every address in order within one connect timeout; the last failure is
     /// reported.
-    async fn open_tcp(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+    async fn open_tcp(&mut self, addrs: &[SocketAddr], mut slot: Option<Slot<R>>) -> Result<()> {
         let deadline = self.connect_deadline();
         let bind = self.rest.settings.bind;
         let mut last = Error::from_kind(ErrorKind::Refused);
@@ -113,10 +172,7 @@ impl<R: Runtime> Stream<R> {
             let rt = self.cx.runtime();
             match within(rt, deadline, finished(rt.connect_tcp(pending))).await {
                 Some(Ok(io)) => {
-                    let conn = Conn {
-                        io: StreamConn::Tcp(io),
-                        peer: addr.to_string(),
-                    };
+                    let conn = Conn::new(StreamConn::Tcp(io), addr.to_string(), slot.take());
                     self.install(Arc::new(conn), 0, false);
                     return Ok(());
                 }
@@ -139,7 +195,7 @@ impl<R: Runtime> Stream<R> {
         Err(last)
     }
 
-    async fn open_unix(&mut self, path: &Path) -> Result<()> {
+    async fn open_unix(&mut self, path: &Path, slot: Option<Slot<R>>) -> Result<()> {
         let deadline = self.connect_deadline();
         let peer = format!("unix:{}", path.display());
         let pending = match start_unix(path) {
@@ -155,10 +211,7 @@ impl<R: Runtime> Stream<R> {
         let rt = self.cx.runtime();
         match within(rt, deadline, finished(rt.connect_unix(pending))).await {
             Some(Ok(io)) => {
-                let conn = Conn {
-                    io: StreamConn::Unix(io),
-                    peer,
-                };
+                let conn = Conn::new(StreamConn::Unix(io), peer, slot);
                 self.install(Arc::new(conn), 0, false);
                 Ok(())
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::datagram::Datagram;
 use crate::pool::Pools;
 use crate::stream::Stream;
-use crate::{Cosockets, Directives, Runtime};
+use crate::{Cosockets, Directives, PoolStats, Runtime};
 
 /// core's [`Cosockets`] for any [`Runtime`]: `Context::new(Tokio::new(handle))`.
 ///
@@ -33,9 +33,9 @@ impl<R: Runtime> Context<R> {
     pub fn with_directives(runtime: R, directives: Directives) -> Self {
         Self {
             shared: Arc::new(Shared {
+                pools: Pools::new(runtime.clone()),
                 runtime,
                 directives,
-                pools: Pools::default(),
             }),
         }
     }
@@ -81,5 +81,9 @@ impl<R: Runtime> Cosockets for Context<R> {
 
     fn directives(&self) -> &Directives {
         &self.shared.directives
+    }
+
+    fn pool_stats(&self, key: &str) -> Option<PoolStats> {
+        self.shared.pools.stats(key)
     }
 }

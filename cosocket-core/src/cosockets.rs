@@ -28,6 +28,12 @@ pub trait Cosockets: Clone + Send + Sync + 'static {
     /// The directives in force.
     fn directives(&self) -> &Directives;
 
+    /// A snapshot of the keepalive pool of `key` (spec §5.1: `host:port` as passed,
+    /// `unix:PATH`, `unix:PATH:PORT`, a custom `pool` name, or `ip:port` for
+    /// `connect_addr`), or `None` while no such pool exists (spec §5.2: a pool exists from
+    /// its creation until its connection count drops to zero).
+    fn pool_stats(&self, key: &str) -> Option<PoolStats>;
+
     /// `ngx.socket.connect(host, port, opts)`: a new stream socket, connected with the
     /// directives' timeouts.
     fn connect(
@@ -95,4 +101,24 @@ impl ConnectOptions {
     pub fn pool_name(&self) -> Option<&str> {
         self.pool.as_deref()
     }
+}
+
+/// A snapshot of one keepalive pool, from [`Cosockets::pool_stats`].
+///
+/// `connections` is OpenResty's connection count (spec §5.2): connections checked out,
+/// idle in the pool or being opened, plus queued connects. `pool_size` limits it when the
+/// pool has a backlog (spec §5.5); otherwise it limits only the idle connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// The pool's size, fixed while the pool exists.
+    pub size: NonZeroUsize,
+    /// The connect queue's length limit, if the pool was created with one.
+    pub backlog: Option<usize>,
+    /// The connection count.
+    pub connections: usize,
+    /// Connections idle in the pool.
+    pub idle: usize,
+    /// Connects waiting in the queue.
+    pub waiting: usize,
 }

@@ -59,7 +59,7 @@ mod timer;
 pub use bytes::Bytes;
 pub use config::{Directives, Resolve, Resolver};
 pub use context::Context;
-pub use cosockets::{ConnectOptions, Cosockets};
+pub use cosockets::{ConnectOptions, Cosockets, PoolStats};
 pub use datagram::Datagram;
 pub use error::{Error, ErrorKind, Result};
 pub use fragments::{Fragment, FragmentList, Fragments};

@@ -234,17 +234,10 @@ impl<R: Runtime> Stream<R> {
         Ok(())
     }
 
-    /// Takes the most recently released connection of `key` from the pool, if any
-    /// (spec §5.3: no network round trip, the object's timeouts apply).
-    pub(crate) fn checkout(&mut self, key: &str) -> bool {
-        let now = self.cx.runtime().now();
-        match self.cx.pools().checkout(key, now) {
-            Some(pooled) => {
-                self.install(pooled.conn, pooled.reused + 1, pooled.nodelay_set);
-                true
-            }
-            None => false,
-        }
+    /// Installs a connection taken from a pool (spec §5.3: no network round trip, the
+    /// object's timeouts apply, the reuse count goes up).
+    pub(crate) fn install_pooled(&mut self, pooled: Pooled<R>) {
+        self.install(pooled.conn, pooled.reused + 1, pooled.nodelay_set);
     }
 
     /// The connect options' pool name, or the default key.

@@ -6,8 +6,8 @@
 //! types and ranges, 63's missing port, 68's non-numeric and negative timeouts (all Lua
 //! argument coercions or hard errors: `u16`, `usize`, `NonZeroUsize`, `Option<Duration>`
 //! make them unrepresentable), 58 and 66 (a second operation while one is pending on the
-//! same object: `&mut self` rules it out; `x_split_*` cover full duplex), 80–85 (pool size
-//! accounting and backlog: the pool issue), 87–94 (UDP: the UDP issue), 95–98 (TLS and
+//! same object: `&mut self` rules it out; `x_split_*` cover full duplex), 84 and 85
+//! (`set_keepalive` with a zero or non-numeric size: `NonZeroUsize` rules them out), 87–94 (UDP: the UDP issue), 95–98 (TLS and
 //! request sockets).
 
 use std::path::Path;
@@ -19,15 +19,19 @@ use crate::harness::Harness;
 use crate::peer::{Peer, PeerReport, PeerSpec, Target};
 use crate::render::expect;
 
+mod backlog;
 mod connect;
 mod duplex;
+mod idle_watch;
 mod pool;
 mod reads;
 mod send;
 mod until;
 
+pub use backlog::*;
 pub use connect::*;
 pub use duplex::*;
+pub use idle_watch::*;
 pub use pool::*;
 pub use reads::*;
 pub use send::*;
@@ -212,7 +216,23 @@ macro_rules! __conformance_cases {
             s77_pool_idle_timeout
             s78_pool_drops_connection_peer_closed
             s79_custom_pool_name
+            s80_pool_destroyed_at_zero
+            s81_backlog_queue_and_limit
+            s81_backlog_zero
+            s82_queued_connect_times_out
+            s83_failed_connect_frees_place
             s86_unix_pool_keys
+            x_pool_size_fixed_while_pool_exists
+            x_uncounted_connection_counted_when_pooled
+            x_dropped_socket_frees_place_for_waiter
+            x_owned_halves_hold_place
+            x_cancelled_queued_connect_leaves_queue
+            x_handoff_to_cancelled_waiter_goes_on
+            x_connect_dropped_while_connecting
+            x_context_dropped_with_connections_out
+            x_idle_watch_closes_on_peer_event
+            x_idle_deadline_closes_connection
+            x_idle_watch_touches_only_the_closed_one
             x_megabyte_line_one_byte_segments
             x_pattern_split_across_segments
             x_cancel_every_receive_kind

@@ -1,0 +1,153 @@
+//! The idle watcher (spec §5.6): one task per pool, spawned through [`Runtime::spawn`].
+//!
+//! Every idle connection registers for readiness with a waker of its own that names it;
+//! when one fires, only that connection is polled (a one-byte read), so ten thousand idle
+//! connections cost nothing per event. The task also sleeps until the earliest idle
+//! deadline. It holds the pools weakly: a dropped context ends it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Instant;
+
+use super::{After, Shared};
+use crate::Runtime;
+
+/// What the watcher has to look at, shared with the wakers of its connections.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    state: Mutex<WatchState>,
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    /// Idle connections (release sequence numbers) whose readiness fired or that are new.
+    ready: Vec<u64>,
+    task: Option<Waker>,
+    /// The pool is gone: the task ends.
+    stopped: bool,
+}
+
+impl Watch {
+    fn lock(&self) -> MutexGuard<'_, WatchState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Idle connection `seq` needs a look.
+    pub(super) fn notify(&self, seq: u64) {
+        let task = {
+            let mut state = self.lock();
+            state.ready.push(seq);
+            state.task.take()
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// Ends the task (its pool was destroyed or the context dropped).
+    pub(super) fn stop(&self) {
+        let task = {
+            let mut state = self.lock();
+            state.stopped = true;
+            state.ready.clear();
+            state.task.take()
+        };
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// The waker idle connection `seq` registers with the reactor.
+    pub(super) fn entry_waker(self: &Arc<Self>, seq: u64) -> Waker {
+        Waker::from(Arc::new(EntryWake {
+            watch: Arc::clone(self),
+            seq,
+        }))
+    }
+
+    /// Takes the connections to look at and registers the task; `None` once stopped.
+    fn begin_poll(&self, task: &Waker) -> Option<Vec<u64>> {
+        let mut state = self.lock();
+        if state.stopped {
+            return None;
+        }
+        match &mut state.task {
+            Some(t) => t.clone_from(task),
+            None => state.task = Some(task.clone()),
+        }
+        Some(std::mem::take(&mut state.ready))
+    }
+}
+
+/// The waker of one idle connection.
+struct EntryWake {
+    watch: Arc<Watch>,
+    seq: u64,
+}
+
+impl Wake for EntryWake {
+    fn wake(self: Arc<Self>) {
+        self.watch.notify(self.seq);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.watch.notify(self.seq);
+    }
+}
+
+/// The watcher task of pool `pool_id` (key `key`).
+pub(super) struct Watcher<R: Runtime> {
+    pub(super) home: Weak<Shared<R>>,
+    pub(super) key: Arc<str>,
+    pub(super) pool_id: u64,
+    pub(super) watch: Arc<Watch>,
+    /// The sleep until the earliest idle deadline, with that deadline.
+    pub(super) sleep: Option<(Instant, Pin<Box<R::Sleep>>)>,
+}
+
+impl<R: Runtime> Future for Watcher<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            let Some(ready) = this.watch.begin_poll(task.waker()) else {
+                return Poll::Ready(());
+            };
+            let Some(home) = this.home.upgrade() else {
+                return Poll::Ready(());
+            };
+            let mut after = After::default();
+            let next = {
+                let mut map = home.lock();
+                let Some(pool) = map.pool_mut(&this.key, this.pool_id) else {
+                    return Poll::Ready(());
+                };
+                for seq in ready {
+                    pool.poll_idle(seq, &mut after);
+                }
+                let next = pool.expire(home.runtime.now(), &mut after);
+                map.settle(&this.key, &mut after);
+                next
+            };
+            after.run(&home);
+            match next {
+                None => this.sleep = None,
+                Some(at) if this.sleep.as_ref().is_some_and(|(s, _)| *s == at) => {}
+                Some(at) => this.sleep = Some((at, Box::pin(home.runtime.sleep_until(at)))),
+            }
+            drop(home);
+            let fired = match &mut this.sleep {
+                Some((_, sleep)) => sleep.as_mut().poll(task).is_ready(),
+                None => false,
+            };
+            if !fired {
+                return Poll::Pending;
+            }
+            // A deadline came: another pass closes what expired.
+            this.sleep = None;
+        }
+    }
+}
