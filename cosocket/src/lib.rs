@@ -120,7 +120,7 @@
 pub use cosocket_core as core;
 pub use cosocket_core::{
     Bytes, ConnectOptions, Context, Cosockets, Datagram, DatagramIo, Directives, Error, ErrorKind,
-    Fragment, FragmentList, Fragments, MAX_DATAGRAM, Resolve, Resolver, Result, ReuniteError,
+    Fragment, FragmentList, Fragments, MAX_DATAGRAM, PoolStats, Resolve, Resolver, Result, ReuniteError,
     Runtime, SocketOption, Stream, StreamIo, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock,
     UnixSock, Until,
 };
