@@ -133,10 +133,13 @@ impl<R: Runtime> Future for Watcher<R> {
                 next
             };
             after.run(&home);
-            match next {
-                None => this.sleep = None,
-                Some(at) if this.sleep.as_ref().is_some_and(|(s, _)| *s == at) => {}
-                Some(at) => this.sleep = Some((at, Box::pin(home.runtime.sleep_until(at)))),
+            // A sleep due no later than the next deadline is kept (it may fire early and
+            // cost one pass): releases then arm no timer each, as the next deadline
+            // mostly moves later.
+            if let Some(at) = next {
+                if !this.sleep.as_ref().is_some_and(|(due, _)| *due <= at) {
+                    this.sleep = Some((at, Box::pin(home.runtime.sleep_until(at))));
+                }
             }
             drop(home);
             let fired = match &mut this.sleep {
