@@ -81,6 +81,7 @@ impl<R: Runtime> Stream<R> {
         if self.checkout(&key) {
             return Ok(());
         }
+        host::check_unix_path(path)?;
         self.open_unix(path).await
     }
 
