@@ -110,6 +110,65 @@ pub async fn empty_datagram_recv_consumes<R: Runtime>(rt: R) {
     assert_eq!(peer.recv(&mut got).unwrap(), 4);
 }
 
+/// `fut`, or `None` once `ms` milliseconds passed on `rt`'s clock.
+async fn within_ms<R: Runtime, T>(rt: &R, ms: u64, fut: impl Future<Output = T>) -> Option<T> {
+    let sleep = rt.sleep_until(rt.now() + Duration::from_millis(ms));
+    match futures::future::select(std::pin::pin!(fut), std::pin::pin!(sleep)).await {
+        futures::future::Either::Left((value, _)) => Some(value),
+        futures::future::Either::Right(((), _)) => None,
+    }
+}
+
+/// A registered UDP socket connected to a loopback port nobody listens on.
+fn udp_to_closed_port<R: Runtime>(rt: &R) -> R::Udp {
+    let closed = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    socket.connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    rt.udp(socket).expect("register")
+}
+
+/// The ICMP port unreachable a datagram to a closed port brings back is the error of the
+/// next `poll_recv`, whether it arrived before the receive or while it waited — not of
+/// the next send (spec §6: `send` → 1, `receive()` → `connection refused`, then
+/// `timeout`). Linux reports it as `EPOLLERR` only, which a backend waiting for
+/// readability alone never sees.
+pub async fn icmp_refusal_is_the_next_recv_error<R: Runtime>(rt: R) {
+    let mut buf = [0u8; 16];
+    // The error is pending before the receive starts.
+    let io = udp_to_closed_port(&rt);
+    assert_eq!(poll_fn(|cx| io.poll_send(cx, b"x")).await.unwrap(), 1);
+    rt.sleep_until(rt.now() + Duration::from_millis(50)).await;
+    let refused = within_ms(&rt, 2000, poll_fn(|cx| io.poll_recv(cx, &mut buf)))
+        .await
+        .expect("the refusal ends the receive");
+    assert_eq!(
+        refused.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
+    // Reported once: the next receive waits (and times out).
+    let next = within_ms(&rt, 100, poll_fn(|cx| io.poll_recv(cx, &mut buf))).await;
+    assert!(next.is_none(), "a second receive got {next:?}");
+    assert_eq!(poll_fn(|cx| io.poll_send(cx, b"y")).await.unwrap(), 1);
+
+    // The error arrives while a receive waits.
+    let io = udp_to_closed_port(&rt);
+    let recv = within_ms(&rt, 2000, poll_fn(|cx| io.poll_recv(cx, &mut buf)));
+    let send = async {
+        rt.sleep_until(rt.now() + Duration::from_millis(30)).await;
+        poll_fn(|cx| io.poll_send(cx, b"x")).await
+    };
+    let (refused, sent) = futures::join!(recv, send);
+    assert_eq!(sent.unwrap(), 1);
+    let refused = refused.expect("the refusal wakes the waiting receive");
+    assert_eq!(
+        refused.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
+}
+
 /// `sleep_until` completes at (not before) its deadline; `now` is the clock it uses.
 pub async fn sleep_until_waits_for_the_deadline<R: Runtime>(rt: R) {
     let start = rt.now();
@@ -300,6 +359,7 @@ macro_rules! runtime_contract_tests {
             vectored_write_sends_every_slice,
             refused_connect_reports_the_errno,
             empty_datagram_recv_consumes,
+            icmp_refusal_is_the_next_recv_error,
             sleep_until_waits_for_the_deadline,
             spawned_tasks_run,
             resolve_sets_the_port,

@@ -68,7 +68,41 @@ impl Default for Directives {
     }
 }
 
-/// How a context resolves host names.
+/// How a context resolves host names (nginx's `resolver` directive).
+///
+/// Every address a resolver gives is tried in order until one connects, all within one
+/// connect timeout (OpenResty picks one at random and never falls back); resolution itself
+/// is bounded by [`Directives::resolver_timeout`], as nginx's `resolver_timeout`. Failures
+/// read like OpenResty's:
+///
+/// | the resolver | the error text |
+/// |---|---|
+/// | [`Resolver::None`] | `no resolver defined to resolve "H"` |
+/// | `Err` of kind `io::ErrorKind::NotFound`, or no address | `H could not be resolved (3: Host not found)` |
+/// | `Err` of kind `TimedOut`, or `resolver_timeout` passed | `H could not be resolved (110: Operation timed out)` |
+/// | any other `Err` | `H could not be resolved (2: Server failure)` |
+///
+/// The runtime's resolver ([`resolve_blocking`](crate::resolve_blocking), `getaddrinfo`)
+/// reports a name that does not exist as `NotFound`.
+///
+/// ```
+/// use std::{io, net::SocketAddr, sync::Arc};
+/// use cosocket_core::{Directives, Resolve, Resolver};
+/// use futures::future::BoxFuture;
+///
+/// /// Every name is the local Redis pair, the replica first.
+/// struct Static;
+/// impl Resolve for Static {
+///     fn resolve<'a>(&'a self, _host: &'a str, port: u16)
+///         -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+///         Box::pin(async move {
+///             Ok(vec![([127, 0, 0, 2], port).into(), ([127, 0, 0, 1], port).into()])
+///         })
+///     }
+/// }
+/// let mut d = Directives::default();
+/// d.resolver = Resolver::Custom(Arc::new(Static));
+/// ```
 #[derive(Clone, Default)]
 pub enum Resolver {
     /// The runtime's resolver ([`Runtime::resolve`](crate::Runtime::resolve)).
@@ -91,9 +125,9 @@ impl fmt::Debug for Resolver {
     }
 }
 
-/// A user-supplied name resolver.
+/// A user-supplied name resolver, set as [`Resolver::Custom`] on a context's directives.
 ///
-/// Errors map to OpenResty's texts: `io::ErrorKind::NotFound` → `H could not be resolved
+/// Errors map to OpenResty's texts (the table at [`Resolver`]): `io::ErrorKind::NotFound` → `H could not be resolved
 /// (3: Host not found)`, `TimedOut` → `(110: Operation timed out)`, anything else →
 /// `(2: Server failure)`.
 pub trait Resolve: Send + Sync + 'static {

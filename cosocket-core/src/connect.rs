@@ -96,6 +96,7 @@ impl<R: Runtime> Stream<R> {
         else {
             return Ok(());
         };
+        host::check_unix_path(path)?;
         self.open_unix(path, slot).await
     }
 

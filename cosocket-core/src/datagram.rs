@@ -14,13 +14,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::addresses;
 use crate::context::Context;
 use crate::deadline::effective_timeout;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fragments::{FragmentList, Fragments};
 use crate::host::{self, Endpoint};
 use crate::timer::OpTimer;
-use crate::{Cosockets, DatagramIo, MAX_DATAGRAM, Runtime, UdpSock, log};
+use crate::{Address, Cosockets, DatagramIo, MAX_DATAGRAM, Runtime, UdpSock, log};
 
 /// A connected datagram socket of runtime `R`.
 enum DatagramConn<R: Runtime> {
@@ -124,9 +125,18 @@ impl<R: Runtime> UdpSock for Datagram<R> {
         let conn = match host::parse(host, port)? {
             Endpoint::Addr(addr) => self.open_udp(addr),
             Endpoint::Name { host, port } => {
-                // OpenResty picks one address; the first is the resolver's preferred one.
+                // OpenResty picks one address at random; we take the resolver's order and
+                // move on when creating or connecting a socket for one fails (an IPv6
+                // address without an IPv6 route), as TCP connects do (spec §12).
                 let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
-                self.open_udp(addrs[0])
+                let mut opened = Err(io::Error::from(io::ErrorKind::AddrNotAvailable));
+                for addr in addrs {
+                    opened = self.open_udp(addr);
+                    if opened.is_ok() {
+                        break;
+                    }
+                }
+                opened
             }
             Endpoint::Unix(path) => self.open_unix(&path),
         };
@@ -200,5 +210,20 @@ impl<R: Runtime> UdpSock for Datagram<R> {
             .map_err(|_| Error::new(ErrorKind::InvalidArgument, "bad address"))?;
         self.bind = Some(ip);
         Ok(())
+    }
+
+    fn fd(&self) -> Result<BorrowedFd<'_>> {
+        self.conn
+            .as_ref()
+            .map(AsFd::as_fd)
+            .ok_or_else(Error::closed)
+    }
+
+    fn local_addr(&self) -> Result<Address> {
+        addresses::local(self.fd()?)
+    }
+
+    fn peer_addr(&self) -> Result<Address> {
+        addresses::peer(self.fd()?)
     }
 }

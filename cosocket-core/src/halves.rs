@@ -8,6 +8,7 @@
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +24,8 @@ use crate::reader::{All, Any, Exact, Line};
 use crate::sides::{self, ReadParts, ReadSide, WriteParts, WriteSide};
 use crate::stream::{Rest, Stream};
 use crate::{
-    ConnectOptions, ReuniteError, Runtime, SocketOption, StreamRead, StreamSock, StreamWrite,
-    TcpSock, UnixSock,
+    Address, ConnectOptions, ReuniteError, Runtime, SocketOption, StreamRead, StreamSock,
+    StreamWrite, TcpSock, UnixSock,
 };
 
 /// The read half of a [`Stream`] borrowed by [`StreamSock::split`].
@@ -253,6 +254,18 @@ impl<R: Runtime> StreamSock for Stream<R> {
 
     fn bind(&mut self, ip: &str, port: u16) -> Result<()> {
         self.bind_impl(ip, port)
+    }
+
+    fn fd(&self) -> Result<BorrowedFd<'_>> {
+        self.fd_impl()
+    }
+
+    fn local_addr(&self) -> Result<Address> {
+        self.local_addr_impl()
+    }
+
+    fn peer_addr(&self) -> Result<Address> {
+        self.peer_addr_impl()
     }
 
     fn split(&mut self) -> (ReadHalf<'_, R>, WriteHalf<'_, R>) {

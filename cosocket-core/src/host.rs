@@ -3,7 +3,7 @@
 //! resolver — with nginx's error texts.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -51,6 +51,18 @@ fn parse_unix(host: &str) -> Result<Endpoint> {
         return Err(parse_error(host, "too long path in the unix domain socket"));
     }
     Ok(Endpoint::Unix(PathBuf::from(path)))
+}
+
+/// nginx's checks of a `unix:` host for a path given on its own
+/// ([`UnixSock::connect_unix`](crate::UnixSock::connect_unix)), with the texts of
+/// `connect("unix:" .. path)` (spec §7).
+pub(crate) fn check_unix_path(path: &Path) -> Result<()> {
+    let reason = match path.as_os_str().len() {
+        0 => "no path in the unix domain socket",
+        n if n > SUN_PATH_MAX => "too long path in the unix domain socket",
+        _ => return Ok(()),
+    };
+    Err(parse_error(&format!("unix:{}", path.display()), reason))
 }
 
 /// `ngx_atoi` over a port text, with nginx's range check (`1..=65535`).
@@ -196,6 +208,22 @@ mod tests {
                 port: 80
             }
         );
+    }
+
+    #[test]
+    fn unix_paths_given_on_their_own() {
+        assert_eq!(
+            check_unix_path(Path::new("")).unwrap_err().to_string(),
+            r#"failed to parse host name "unix:": no path in the unix domain socket"#
+        );
+        let long = format!("/{}", "x".repeat(200));
+        assert_eq!(
+            check_unix_path(Path::new(&long)).unwrap_err().to_string(),
+            format!(
+                r#"failed to parse host name "unix:{long}": too long path in the unix domain socket"#
+            )
+        );
+        assert!(check_unix_path(Path::new(&long[..SUN_PATH_MAX])).is_ok());
     }
 
     #[test]

@@ -31,6 +31,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod addresses;
 pub mod buffer;
 mod config;
 mod conn;
@@ -67,7 +68,7 @@ pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use pattern::Until;
 pub use runtime::{DatagramIo, Runtime, StreamIo, resolve_blocking};
 pub use socket::{
-    MAX_DATAGRAM, ReuniteError, SocketOption, StreamRead, StreamSock, StreamWrite, TcpSock,
-    UdpSock, UnixSock,
+    Address, MAX_DATAGRAM, ReuniteError, SocketOption, StreamRead, StreamSock, StreamWrite,
+    TcpSock, UdpSock, UnixSock,
 };
 pub use stream::Stream;

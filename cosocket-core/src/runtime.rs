@@ -86,7 +86,9 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// Runs `task` in the background (the pool's idle watcher).
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static);
 
-    /// Every address of `host` (with `port` set), in the order to try them.
+    /// Every address of `host` (with `port` set), in the order to try them. A name that
+    /// does not exist is `io::ErrorKind::NotFound`, a timeout `TimedOut` (the error texts
+    /// they become are at [`Resolver`](crate::Resolver)).
     fn resolve(
         &self,
         host: &str,

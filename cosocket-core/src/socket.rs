@@ -7,7 +7,9 @@
 
 use std::fmt;
 use std::future::Future;
-use std::path::Path;
+use std::net::SocketAddr;
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -231,6 +233,19 @@ pub trait StreamSock: StreamRead + StreamWrite + Sized {
     /// address` otherwise); port 0 lets the kernel choose.
     fn bind(&mut self, ip: &str, port: u16) -> Result<()>;
 
+    /// `getfd()` (spec §8.4): the connection's descriptor, borrowed for as long as the
+    /// socket is (for fd-based libraries and syscalls cosocket does not make); `closed`
+    /// without a connection. Reading or writing through it bypasses the receive buffer.
+    fn fd(&self) -> Result<BorrowedFd<'_>>;
+
+    /// The connection's local address (`getsockname`); `closed` without a connection. A
+    /// connection taken from a pool keeps the address it was opened with (spec §8.2).
+    /// OpenResty has no such call (spec §12: `getfd` + FFI).
+    fn local_addr(&self) -> Result<Address>;
+
+    /// The connection's peer address (`getpeername`); `closed` without a connection.
+    fn peer_addr(&self) -> Result<Address>;
+
     /// Borrowed halves for concurrent reading and writing in one task (`join!`).
     fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>);
 
@@ -271,7 +286,7 @@ pub trait TcpSock: StreamSock {
     /// As [`connect`](TcpSock::connect).
     fn connect_addr(
         &mut self,
-        addr: std::net::SocketAddr,
+        addr: SocketAddr,
         options: &ConnectOptions,
     ) -> impl Future<Output = Result<()>> + Send;
 }
@@ -324,6 +339,53 @@ pub trait UdpSock: Send {
     /// `bind(ip)`: the local address for the next `set_peer_name` (`bad address` unless
     /// `ip` is an IP literal).
     fn bind(&mut self, ip: &str) -> Result<()>;
+
+    /// The socket's descriptor, borrowed; `closed` before `set_peer_name`.
+    fn fd(&self) -> Result<BorrowedFd<'_>>;
+
+    /// The socket's local address (for a Unix datagram socket, the abstract name it was
+    /// given so that replies reach it); `closed` before `set_peer_name`.
+    fn local_addr(&self) -> Result<Address>;
+
+    /// The peer set by `set_peer_name`, as the kernel has it; `closed` before.
+    fn peer_addr(&self) -> Result<Address>;
+}
+
+/// A socket's local or peer address ([`StreamSock::local_addr`], [`UdpSock::peer_addr`],
+/// …). Displayed as logs name peers: `127.0.0.1:6379`, `[::1]:80`, `unix:/path`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Address {
+    /// An IP address and port (TCP, UDP).
+    Ip(SocketAddr),
+    /// A Unix socket bound to a path.
+    Path(PathBuf),
+    /// A Unix socket bound to a Linux abstract name (without the leading NUL); displayed
+    /// as `unix:@name`.
+    Abstract(Vec<u8>),
+    /// A Unix socket without a name (a client end that never bound); displayed as `unix:`.
+    Unnamed,
+}
+
+impl Address {
+    /// The IP address and port, if this is one.
+    pub fn ip(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Ip(addr) => Some(*addr),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ip(addr) => write!(f, "{addr}"),
+            Self::Path(path) => write!(f, "unix:{}", path.display()),
+            Self::Abstract(name) => write!(f, "unix:@{}", String::from_utf8_lossy(name)),
+            Self::Unnamed => f.write_str("unix:"),
+        }
+    }
 }
 
 /// The largest datagram `UdpSock::receive` returns: OpenResty's default and maximum

@@ -14,13 +14,19 @@
 //! assert_eq!(addrs[0].port(), 80);
 //! ```
 
+use std::fmt;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use rustix::net::RecvFlags;
+use tokio::io::{Interest, Ready};
 use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream};
 use tokio::runtime::Handle;
 
@@ -83,27 +89,78 @@ macro_rules! stream_io {
 stream_io!(TcpStream);
 stream_io!(UnixStream);
 
+/// The readiness a receive waits for: a datagram, or a pending socket error.
+const RECV_INTEREST: Interest = Interest::READABLE.add(Interest::ERROR);
+
+/// A readiness wait kept across polls, so that its waker stays registered.
+type ReadyWait = Pin<Box<dyn Future<Output = io::Result<Ready>> + Send>>;
+
 /// A registered datagram socket.
-#[derive(Debug)]
-pub struct Datagram<T>(T);
+///
+/// A receive waits for readability *or an error*: on Linux an ICMP port unreachable
+/// leaves a pending error on a connected UDP socket and epoll reports only `EPOLLERR`,
+/// which tokio hands to `Interest::ERROR` waiters, never to `poll_recv_ready`. Waiting for
+/// readability alone would let the refusal surface on the next send instead of on the
+/// receive waiting for it (spec §6: `receive()` → `connection refused`).
+pub struct Datagram<T> {
+    io: Arc<T>,
+    /// The wait of a receive that found nothing, until it completes.
+    wait: Mutex<Option<ReadyWait>>,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Datagram<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Datagram").field(&self.io).finish()
+    }
+}
+
+impl<T> Datagram<T> {
+    fn new(io: T) -> Self {
+        Self {
+            io: Arc::new(io),
+            wait: Mutex::new(None),
+        }
+    }
+}
 
 macro_rules! datagram_io {
     ($ty:ty) => {
         impl DatagramIo for Datagram<$ty> {
             fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                let mut wait = self.wait.lock().unwrap_or_else(PoisonError::into_inner);
+                let io = &self.io;
                 loop {
-                    ready!(self.0.poll_recv_ready(cx))?;
-                    match self.0.try_recv(buf) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        result => return Poll::Ready(result),
+                    // `recv(2)` itself, not `try_recv`, which needs readability: on error
+                    // readiness alone the kernel returns the pending error (once) and
+                    // clears it. One interest per `try_io` (tokio checks a combined one
+                    // against no readiness at all); without readiness it makes no syscall.
+                    for interest in [Interest::READABLE, Interest::ERROR] {
+                        match io.try_io(interest, || {
+                            rustix::net::recv(io.as_fd(), &mut *buf, RecvFlags::empty())
+                                .map(|(n, _)| n)
+                                .map_err(io::Error::from)
+                        }) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            result => {
+                                *wait = None;
+                                return Poll::Ready(result);
+                            }
+                        }
                     }
+                    let pending = wait.get_or_insert_with(|| {
+                        let io = Arc::clone(&self.io);
+                        Box::pin(async move { io.ready(RECV_INTEREST).await })
+                    });
+                    let ready = ready!(pending.as_mut().poll(cx));
+                    *wait = None;
+                    ready?;
                 }
             }
 
             fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
                 loop {
-                    ready!(self.0.poll_send_ready(cx))?;
-                    match self.0.try_send(buf) {
+                    ready!(self.io.poll_send_ready(cx))?;
+                    match self.io.try_send(buf) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                         result => return Poll::Ready(result),
                     }
@@ -123,7 +180,7 @@ impl<T: AsFd> AsFd for Stream<T> {
 
 impl<T: AsFd> AsFd for Datagram<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+        self.io.as_fd()
     }
 }
 
@@ -167,7 +224,7 @@ impl Runtime for Tokio {
 
     fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp> {
         let _entered = self.handle.enter();
-        UdpSocket::from_std(socket).map(Datagram)
+        UdpSocket::from_std(socket).map(Datagram::new)
     }
 
     fn unix_datagram(
@@ -175,7 +232,7 @@ impl Runtime for Tokio {
         socket: std::os::unix::net::UnixDatagram,
     ) -> io::Result<Self::UnixDatagram> {
         let _entered = self.handle.enter();
-        UnixDatagram::from_std(socket).map(Datagram)
+        UnixDatagram::from_std(socket).map(Datagram::new)
     }
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {

@@ -60,7 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     sock.set_timeout(Some(Duration::from_secs(1)));
                     sock.connect("127.0.0.1", port, &opts).await?;
                     reused.push(sock.reused_times()?);
-                    sock.send(&("task ", task, " request ", request, "\n")).await?;
+                    sock.send(&("task ", task, " request ", request, "\n"))
+                        .await?;
                     let reply = sock.receive_line().await?;
                     assert_eq!(reply, format!("echo task {task} request {request}"));
                     // Back to the pool (idle for at most 10 s) for the next connect.

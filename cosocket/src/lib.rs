@@ -88,11 +88,13 @@
 //! | `sock:close()` | [`StreamSock::close`] |
 //! | `sock:setoption(name, v)` / `getoption(name)` | [`StreamSock::set_option`] / [`StreamSock::get_option`] with [`SocketOption`] |
 //! | `sock:bind(ip, port)` | [`StreamSock::bind`] |
+//! | `sock:getfd()` | [`StreamSock::fd`] (a `BorrowedFd`) |
 //! | `udpsock:setpeername(host, port)` | [`UdpSock::set_peer_name`] |
 //! | `udpsock:receive(size)` | [`UdpSock::receive`] |
 //! | `lua_socket_*` directives | [`Directives`] |
 //!
 //! New in cosocket (OpenResty never offered them): [`StreamWrite::shutdown`] (half-close),
+//! [`StreamSock::local_addr`] / [`StreamSock::peer_addr`] (and on [`UdpSock`]),
 //! [`StreamSock::split`] / [`StreamSock::into_split`] (full duplex without "socket busy"
 //! errors), and name resolution through the runtime or your own [`Resolve`].
 //!
@@ -119,10 +121,10 @@
 
 pub use cosocket_core as core;
 pub use cosocket_core::{
-    Bytes, ConnectOptions, Context, Cosockets, Datagram, DatagramIo, Directives, Error, ErrorKind,
-    Fragment, FragmentList, Fragments, MAX_DATAGRAM, PoolStats, Resolve, Resolver, Result, ReuniteError,
-    Runtime, SocketOption, Stream, StreamIo, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock,
-    UnixSock, Until,
+    Address, Bytes, ConnectOptions, Context, Cosockets, Datagram, DatagramIo, Directives, Error,
+    ErrorKind, Fragment, FragmentList, Fragments, MAX_DATAGRAM, PoolStats, Resolve, Resolver,
+    Result, ReuniteError, Runtime, SocketOption, Stream, StreamIo, StreamRead, StreamSock,
+    StreamWrite, TcpSock, UdpSock, UnixSock, Until,
 };
 
 /// The tokio backend.

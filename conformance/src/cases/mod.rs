@@ -7,7 +7,8 @@
 //! argument coercions or hard errors: `u16`, `usize`, `NonZeroUsize`, `Option<Duration>`
 //! make them unrepresentable), 58 and 66 (a second operation while one is pending on the
 //! same object: `&mut self` rules it out; `x_split_*` cover full duplex), 84 and 85
-//! (`set_keepalive` with a zero or non-numeric size: `NonZeroUsize` rules them out), 87–94 (UDP: the UDP issue), 95–98 (TLS and
+//! (`set_keepalive` with a zero or non-numeric size: `NonZeroUsize` rules them out), 89's
+//! port 65536, 90's non-number size and 92 (`u16`, `usize`, `&mut self`), 95–98 (TLS and
 //! request sockets).
 
 use std::path::Path;
@@ -24,8 +25,11 @@ mod connect;
 mod duplex;
 mod idle_watch;
 mod pool;
+mod pool_stress;
 mod reads;
 mod send;
+mod surface;
+mod udp;
 mod until;
 
 pub use backlog::*;
@@ -33,8 +37,11 @@ pub use connect::*;
 pub use duplex::*;
 pub use idle_watch::*;
 pub use pool::*;
+pub use pool_stress::*;
 pub use reads::*;
 pub use send::*;
+pub use surface::*;
+pub use udp::*;
 pub use until::*;
 
 /// The stream socket type of a harness.
@@ -233,6 +240,15 @@ macro_rules! __conformance_cases {
             x_idle_watch_closes_on_peer_event
             x_idle_deadline_closes_connection
             x_idle_watch_touches_only_the_closed_one
+            x_pool_stress_random_cancellation
+            s87_udp_closed_before_set_peer_name
+            s88_udp_icmp_refusal_then_timeout
+            s89_udp_port_zero
+            s90_udp_echo_and_truncation
+            s91_udp_message_too_long
+            s93_unix_datagram_round_trip
+            s94_udp_bind
+            x_udp_names
             x_megabyte_line_one_byte_segments
             x_pattern_split_across_segments
             x_cancel_every_receive_kind
@@ -248,6 +264,13 @@ macro_rules! __conformance_cases {
             x_shutdown_half_close
             x_resolver_names
             x_every_address_tried_in_order
+            x_fd_and_addresses
+            x_options_persist_across_pool_reuse
+            x_pooled_connection_keeps_its_local_address
+            x_connect_unix_path_texts
+            x_shutdown_owned_write_half
+            x_resolver_error_texts
+            x_every_address_within_one_connect_timeout
             x_logs_spec_lines
         );
     };

@@ -10,6 +10,7 @@
 //! compares its start with that moment.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
@@ -172,7 +173,11 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
     let ended = tally.too_many.load(Ordering::Relaxed)
         + tally.timeouts.load(Ordering::Relaxed)
         + tally.cancelled.load(Ordering::Relaxed);
-    assert_eq!(connects + ended, TASKS * CYCLES, "every connect was accounted for");
+    assert_eq!(
+        connects + ended,
+        TASKS * CYCLES,
+        "every connect was accounted for"
+    );
     // The watcher closes the connections the server closed while they sat idle; then the
     // pool holds exactly the connections the server still has open.
     let mut settled = None;
@@ -194,12 +199,18 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
         )
     });
     if let Some(stats) = stats {
-        assert_eq!(stats.connections, stats.idle, "count = idle at rest: {stats:?}");
+        assert_eq!(
+            stats.connections, stats.idle,
+            "count = idle at rest: {stats:?}"
+        );
         assert_eq!(stats.waiting, 0, "nobody waits at rest");
         assert!(stats.idle <= 10, "at most pool_size connections: {stats:?}");
     }
     let violations = tally.violations.lock().unwrap();
-    assert!(violations.is_empty(), "handed out after the peer closed it: {violations:?}");
+    assert!(
+        violations.is_empty(),
+        "handed out after the peer closed it: {violations:?}"
+    );
     eprintln!(
         "pool stress: {} cycles; {} connects ({} reused, {} opened), {} too many waiting, \
          {} queue/connect timeouts, {} cancelled connects, {} failed requests",
@@ -218,7 +229,7 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
 async fn cancel_after<H: Harness, T>(
     harness: &H,
     ms: u64,
-    fut: impl std::future::Future<Output = T>,
+    fut: impl Future<Output = T>,
 ) -> Option<T> {
     let sleep = harness.sleep(Duration::from_millis(ms));
     match select(pin!(fut), pin!(sleep)).await {
@@ -308,7 +319,8 @@ async fn one_cycle<H: Harness, C: Cosockets>(
         }
         4 => drop(s),
         _ => {
-            s.set_keepalive(None, None).expect("set_keepalive after a clean reply");
+            s.set_keepalive(None, None)
+                .expect("set_keepalive after a clean reply");
         }
     }
 }
