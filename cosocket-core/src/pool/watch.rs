@@ -137,7 +137,7 @@ impl<R: Runtime> Future for Watcher<R> {
             // cost one pass): releases then arm no timer each, as the next deadline
             // mostly moves later.
             if let Some(at) = next {
-                if !this.sleep.as_ref().is_some_and(|(due, _)| *due <= at) {
+                if this.sleep.as_ref().is_none_or(|(due, _)| *due > at) {
                     this.sleep = Some((at, Box::pin(home.runtime.sleep_until(at))));
                 }
             }
