@@ -162,6 +162,27 @@ impl<R: Runtime> Shared<R> {
     }
 }
 
+impl<R: Runtime> Shared<R> {
+    /// Applies `change` to pool `id` of `key` if it still exists, destroys the pool if its
+    /// count reached zero, then runs the effects with the lock released.
+    fn change(
+        self: &Arc<Self>,
+        key: &str,
+        id: u64,
+        change: impl FnOnce(&mut KeyPool<R>, &mut After<R>),
+    ) {
+        let mut after = After::default();
+        {
+            let mut map = self.lock();
+            if let Some(pool) = map.pool_mut(key, id) {
+                change(pool, &mut after);
+            }
+            map.settle(key, &mut after);
+        }
+        after.run(self);
+    }
+}
+
 impl<R: Runtime> Drop for Shared<R> {
     fn drop(&mut self) {
         // The context is gone: its idle connections close with the map, watchers end.

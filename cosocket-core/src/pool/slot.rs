@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use super::{After, Shared};
+use super::Shared;
 use crate::Runtime;
 
 /// One unit of a pool's connection count. Dropped: the count drops and the first queued
@@ -52,17 +52,10 @@ impl<R: Runtime> Drop for Slot<R> {
             return;
         }
         // A context being dropped takes its pools with it: nothing to give back.
-        let Some(home) = self.home.upgrade() else {
-            return;
-        };
-        let mut after = After::default();
-        {
-            let mut map = home.lock();
-            if let Some(pool) = map.pool_mut(&self.key, self.pool_id) {
-                pool.unit_freed(&mut after);
-            }
-            map.settle(&self.key, &mut after);
+        if let Some(home) = self.home.upgrade() {
+            home.change(&self.key, self.pool_id, |pool, after| {
+                pool.unit_freed(after);
+            });
         }
-        after.run(&home);
     }
 }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll};
 
-use super::{After, Handoff, Shared};
+use super::{Handoff, Shared};
 use crate::Runtime;
 
 /// A queued connect of pool `pool_id`.
@@ -50,17 +50,11 @@ impl<R: Runtime> Drop for Waiter<R> {
         if self.done {
             return;
         }
-        let Some(home) = self.home.upgrade() else {
-            return;
-        };
-        let mut after = After::default();
-        {
-            let mut map = home.lock();
-            if let Some(pool) = map.pool_mut(&self.key, self.pool_id) {
-                pool.cancel_waiter(self.id, &mut after);
-            }
-            map.settle(&self.key, &mut after);
+        if let Some(home) = self.home.upgrade() {
+            let id = self.id;
+            home.change(&self.key, self.pool_id, |pool, after| {
+                pool.cancel_waiter(id, after);
+            });
         }
-        after.run(&home);
     }
 }
