@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cosocket_core::{ConnectOptions, Cosockets, StreamSock, StreamWrite, TcpSock};
 
-use super::{StreamOf, connect_target, finish, start};
+use super::{StreamOf, connect_target, finish, start, wait_until};
 use crate::Case;
 use crate::harness::Harness;
 use crate::peer::{End, Peer, PeerSpec, Target};
@@ -56,17 +56,6 @@ async fn poll_once<F: Future>(fut: F) -> Pin<Box<F>> {
     })
     .await;
     fut
-}
-
-/// Waits (at most 5 s) until `cond` holds; fails with `what` otherwise.
-async fn wait_until<H: Harness>(t: &Case<H>, what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if cond() {
-            return;
-        }
-        t.sleep_ms(5).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// Case 80: a pool is destroyed when its count reaches zero; a later `pool_size` takes

@@ -6,22 +6,11 @@ use std::time::Duration;
 
 use cosocket_core::{ConnectOptions, Cosockets, StreamSock};
 
-use super::{connect_target, finish, start};
+use super::{connect_target, finish, start, wait_until};
 use crate::Case;
 use crate::harness::Harness;
 use crate::peer::{End, PeerKind, PeerSpec, Step};
 use crate::render::expect;
-
-/// Waits (at most 5 s) until pool `key` is gone.
-async fn until_pool_gone<H: Harness, C: Cosockets>(t: &Case<H>, cx: &C, key: &str, why: &str) {
-    for _ in 0..1000 {
-        if cx.pool_stats(key).is_none() {
-            return;
-        }
-        t.sleep_ms(5).await;
-    }
-    panic!("pool {key:?} still holds the connection after {why}");
-}
 
 /// The peer closes, resets or writes to an idle pooled connection (that never expires):
 /// the watcher closes it and the pool, counting nothing, is destroyed.
@@ -48,7 +37,10 @@ pub async fn x_idle_watch_closes_on_peer_event<H: Harness>(t: Case<H>) {
             "(1)",
         );
         assert_eq!(cx.pool_stats("watched").map(|p| p.idle), Some(1));
-        until_pool_gone(&t, &cx, "watched", why).await;
+        wait_until(&t, &format!("{why} removed the idle connection"), || {
+            cx.pool_stats("watched").is_none()
+        })
+        .await;
         finish(peer);
     }
 }
@@ -67,7 +59,10 @@ pub async fn x_idle_deadline_closes_connection<H: Harness>(t: Case<H>) {
         &s.set_keepalive(Some(Duration::from_millis(100)), None),
         "(1)",
     );
-    until_pool_gone(&t, &cx, "deadline", "its idle timeout").await;
+    wait_until(&t, "the idle timeout removed the connection", || {
+        cx.pool_stats("deadline").is_none()
+    })
+    .await;
     let report = finish(peer);
     assert_eq!(report.connections()[0].end, End::Eof);
     drop(s);
@@ -91,12 +86,10 @@ pub async fn x_idle_watch_touches_only_the_closed_one<H: Harness>(t: Case<H>) {
     for s in &mut socks {
         expect("keepalive", &s.set_keepalive(None, None), "(1)");
     }
-    for _ in 0..1000 {
-        if cx.pool_stats("many").map(|p| p.idle) == Some(19) {
-            break;
-        }
-        t.sleep_ms(5).await;
-    }
+    wait_until(&t, "the closed connection left the pool", || {
+        cx.pool_stats("many").map(|p| p.idle) == Some(19)
+    })
+    .await;
     let stats = cx.pool_stats("many").expect("the pool");
     assert_eq!((stats.idle, stats.connections), (19, 19));
     for (i, s) in socks.iter_mut().enumerate() {

@@ -97,6 +97,21 @@ pub(crate) fn finish(peer: Peer) -> PeerReport {
     peer.finish(Peer::DEFAULT_GRACE)
 }
 
+/// Waits (at most 5 s) until `cond` holds; fails with `what` otherwise.
+pub(crate) async fn wait_until<H: Harness>(
+    t: &Case<H>,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) {
+    for _ in 0..1000 {
+        if cond() {
+            return;
+        }
+        t.sleep_ms(5).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
 /// One call of a scripted case, and what it must return (spec notation).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Call {

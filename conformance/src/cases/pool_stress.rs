@@ -24,6 +24,7 @@ use cosocket_core::{
 };
 use futures::future::{Either, select};
 
+use super::wait_until;
 use crate::Case;
 use crate::harness::Harness;
 
@@ -180,25 +181,13 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
     );
     // The watcher closes the connections the server closed while they sat idle; then the
     // pool holds exactly the connections the server still has open.
-    let mut settled = None;
-    for _ in 0..1000 {
-        let stats = cx.pool_stats(POOL);
-        let open = server.record().open;
-        let idle = stats.map_or(0, |s| s.idle);
-        if idle == open {
-            settled = Some(stats);
-            break;
-        }
-        t.sleep_ms(5).await;
-    }
-    let stats = settled.unwrap_or_else(|| {
-        panic!(
-            "pool {:?} never matched the server's {} open connections",
-            cx.pool_stats(POOL),
-            server.record().open
-        )
-    });
-    if let Some(stats) = stats {
+    wait_until(
+        &t,
+        "the pool holds exactly the server's open connections",
+        || cx.pool_stats(POOL).map_or(0, |s| s.idle) == server.record().open,
+    )
+    .await;
+    if let Some(stats) = cx.pool_stats(POOL) {
         assert_eq!(
             stats.connections, stats.idle,
             "count = idle at rest: {stats:?}"
