@@ -42,12 +42,9 @@ impl<R: Runtime> Stream<R> {
         port: u16,
         options: &ConnectOptions,
     ) -> Result<()> {
-        // 1. The object's connection is closed first, never pooled.
-        drop(self.disconnect());
-        self.rest.ever_connected = true;
         // The default key is the host argument as given, with the port (spec §5.1).
-        self.set_key(options, || format!("{host}:{port}"));
-        let Begin::Open(slot) = self.begin(options, || format!("{host}:{port}")).await? else {
+        let key = || format!("{host}:{port}");
+        let Begin::Open(slot) = self.begin(options, key, key).await? else {
             return Ok(());
         };
         // Parsing and resolving come after the pool, as in nginx; a failure gives the
@@ -68,11 +65,12 @@ impl<R: Runtime> Stream<R> {
         addr: SocketAddr,
         options: &ConnectOptions,
     ) -> Result<()> {
-        drop(self.disconnect());
-        self.rest.ever_connected = true;
-        self.set_key(options, || addr.to_string());
         let Begin::Open(slot) = self
-            .begin(options, || format!("{}:{}", addr.ip(), addr.port()))
+            .begin(
+                options,
+                || addr.to_string(),
+                || format!("{}:{}", addr.ip(), addr.port()),
+            )
             .await?
         else {
             return Ok(());
@@ -86,12 +84,13 @@ impl<R: Runtime> Stream<R> {
         path: &Path,
         options: &ConnectOptions,
     ) -> Result<()> {
-        drop(self.disconnect());
-        self.rest.ever_connected = true;
-        self.set_key(options, || format!("unix:{}", path.display()));
         // nginx names a Unix target `unix:PATH` with port 0 in the queue's log line.
         let Begin::Open(slot) = self
-            .begin(options, || format!("unix:{}:0", path.display()))
+            .begin(
+                options,
+                || format!("unix:{}", path.display()),
+                || format!("unix:{}:0", path.display()),
+            )
             .await?
         else {
             return Ok(());
@@ -100,14 +99,20 @@ impl<R: Runtime> Stream<R> {
         self.open_unix(path, slot).await
     }
 
-    /// Steps 3–4 of spec §2.1: the pool's most recent idle connection, or admission by
-    /// the pool's count and backlog (§5.5). A queued connect waits at most the connect
-    /// timeout; `target` (`H:P`) names it in the log line when it times out.
+    /// Steps 1–4 of spec §2.1: the object's connection is closed (never pooled), the
+    /// pool key set (`options.pool`, else `default_key`), then the pool's most recent idle
+    /// connection is taken, or the connect is admitted by the pool's count and backlog
+    /// (§5.5). A queued connect waits at most the connect timeout; `target` (`H:P`) names
+    /// it in the log line when it times out.
     async fn begin(
         &mut self,
         options: &ConnectOptions,
+        default_key: impl FnOnce() -> String,
         target: impl FnOnce() -> String,
     ) -> Result<Begin<R>> {
+        drop(self.disconnect());
+        self.rest.ever_connected = true;
+        self.set_key(options, default_key);
         let directives = self.cx.directives();
         let create = (options.pool_size.is_some() || options.backlog.is_some()).then(|| Create {
             size: options.pool_size.unwrap_or(directives.pool_size),
