@@ -15,7 +15,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Error, Result};
 
@@ -61,12 +61,17 @@ static NEXT_BUFFER_ID: AtomicU64 = AtomicU64::new(1);
 const KEEP_STORAGE: usize = 64 * 1024;
 
 /// The receive buffer of one connection.
+///
+/// The bytes live in one [`BytesMut`]: `storage[..filled]` is what arrived and no completed
+/// read consumed yet, `storage[filled..]` is zeroed space the next `recv` writes into. A
+/// completed read hands its bytes out with `split_to(..).freeze()`: a line, a part or a
+/// 64 KiB chunk leaves without being copied, and shares the block it arrived in (the block
+/// is freed when the last such `Bytes` is dropped). Zeroing the space once per block is the
+/// price of doing this without `unsafe`.
 #[derive(Debug)]
 pub struct RecvBuffer {
-    /// Always initialised (no `unsafe`): grown with zeros, never shrunk while in use.
-    storage: Vec<u8>,
-    head: usize,
-    tail: usize,
+    storage: BytesMut,
+    filled: usize,
     segment: usize,
     /// Bytes received into the current segment; a segment is new when the buffer was
     /// emptied (OpenResty resets `pos = last = start`) or the last one filled up.
@@ -84,9 +89,8 @@ impl RecvBuffer {
     /// An empty buffer with segments of `segment` bytes (`lua_socket_buffer_size`).
     pub fn new(segment: NonZeroUsize) -> Self {
         Self {
-            storage: Vec::new(),
-            head: 0,
-            tail: 0,
+            storage: BytesMut::new(),
+            filled: 0,
             segment: segment.get(),
             segment_fill: 0,
             eof: false,
@@ -108,17 +112,17 @@ impl RecvBuffer {
 
     /// Bytes received but not yet consumed by a completed read.
     pub fn buffered(&self) -> &[u8] {
-        &self.storage[self.head..self.tail]
+        &self.storage[..self.filled]
     }
 
     /// How many bytes are buffered.
     pub fn len(&self) -> usize {
-        self.tail - self.head
+        self.filled
     }
 
     /// Whether no byte is buffered.
     pub fn is_empty(&self) -> bool {
-        self.head == self.tail
+        self.filled == 0
     }
 
     /// The read half's state.
@@ -167,16 +171,8 @@ impl RecvBuffer {
     /// Removes `n` buffered bytes from the front.
     pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.len());
-        self.head += n;
-        self.consumed += n as u64;
-        if self.head == self.tail {
-            self.head = 0;
-            self.tail = 0;
-            self.segment_fill = 0;
-            if self.storage.len() > KEEP_STORAGE.max(self.segment) {
-                self.storage = Vec::new();
-            }
-        }
+        self.storage.advance(n);
+        self.consumed_front(n);
     }
 
     /// The next recv may fill a whole segment again.
@@ -184,12 +180,27 @@ impl RecvBuffer {
         self.segment_fill = 0;
     }
 
-    /// Copies out and consumes the first `n` buffered bytes.
+    /// Hands out and consumes the first `n` buffered bytes, without copying them.
     pub(crate) fn take(&mut self, n: usize) -> Bytes {
         let n = n.min(self.len());
-        let out = Bytes::copy_from_slice(&self.storage[self.head..self.head + n]);
-        self.consume(n);
+        if n == 0 {
+            return Bytes::new();
+        }
+        let out = self.storage.split_to(n).freeze();
+        self.consumed_front(n);
         out
+    }
+
+    /// Bookkeeping after `n` bytes left the front.
+    fn consumed_front(&mut self, n: usize) {
+        self.filled -= n;
+        self.consumed += n as u64;
+        if self.filled == 0 {
+            self.segment_fill = 0;
+            if self.storage.capacity() > KEEP_STORAGE.max(self.segment) {
+                self.storage = BytesMut::new();
+            }
+        }
     }
 
     /// One `recv` of at most the free space of the current segment.
@@ -200,10 +211,11 @@ impl RecvBuffer {
     ) -> Poll<io::Result<usize>> {
         let want = self.segment - self.segment_fill;
         self.make_room(want);
-        let n = ready!(src.poll_recv(cx, &mut self.storage[self.tail..self.tail + want]))?;
+        let free = &mut self.storage[self.filled..self.filled + want];
+        let n = ready!(src.poll_recv(cx, free))?;
         // A backend that reports more than it was given is clamped, never trusted.
         let n = n.min(want);
-        self.tail += n;
+        self.filled += n;
         self.segment_fill += n;
         if self.segment_fill == self.segment {
             self.segment_fill = 0;
@@ -212,20 +224,18 @@ impl RecvBuffer {
         Poll::Ready(Ok(n))
     }
 
-    /// Ensures `want` writable bytes after `tail`: first by moving the buffered bytes to
-    /// the front, then by growing (amortised by `Vec`).
+    /// Ensures `want` zeroed bytes after the buffered ones. `reserve` moves the buffered
+    /// bytes to the front of the block when no handed-out `Bytes` shares it any more, and
+    /// allocates a new block (amortised) otherwise; the whole free capacity is zeroed at
+    /// once, so a block is zeroed once, not once per `recv`.
     fn make_room(&mut self, want: usize) {
-        if self.storage.len() - self.tail >= want {
+        if self.storage.len() - self.filled >= want {
             return;
         }
-        if self.head > 0 {
-            self.storage.copy_within(self.head..self.tail, 0);
-            self.tail -= self.head;
-            self.head = 0;
-        }
-        if self.storage.len() - self.tail < want {
-            self.storage.resize(self.tail + want, 0);
-        }
+        self.storage.truncate(self.filled);
+        self.storage.reserve(want);
+        let capacity = self.storage.capacity();
+        self.storage.resize(capacity, 0);
     }
 }
 
@@ -298,26 +308,8 @@ impl<R: Reader> ReadCall<R> {
         src: &S,
         cx: &mut Context<'_>,
     ) -> Poll<Result<R::Output>> {
-        if !self.begun {
-            self.begun = true;
-            if buf.closed {
-                return Poll::Ready(Err(Error::closed()));
-            }
-            if let Some(out) = self.reader.begin(buf) {
-                return Poll::Ready(Ok(out));
-            }
-        }
         loop {
-            if let Some(out) = self.reader.scan(buf) {
-                self.complete(buf);
-                return Poll::Ready(Ok(out));
-            }
-            if buf.eof {
-                let result = self.reader.at_eof(buf);
-                if result.is_err() {
-                    buf.closed = true;
-                }
-                self.complete(buf);
+            if let Some(result) = self.poll_buffered(buf) {
                 return Poll::Ready(result);
             }
             match ready!(buf.poll_fill(cx, src)) {
@@ -326,6 +318,34 @@ impl<R: Reader> ReadCall<R> {
                 Err(e) => return Poll::Ready(Err(self.fail(buf, Error::from_io(&e)))),
             }
         }
+    }
+
+    /// The part of [`poll`](Self::poll) that needs no source: the first poll's checks, a
+    /// scan of the buffered bytes, the end of the stream already seen. `None`: the call
+    /// needs a `recv`.
+    pub fn poll_buffered(&mut self, buf: &mut RecvBuffer) -> Option<Result<R::Output>> {
+        if !self.begun {
+            self.begun = true;
+            if buf.closed {
+                return Some(Err(Error::closed()));
+            }
+            if let Some(out) = self.reader.begin(buf) {
+                return Some(Ok(out));
+            }
+        }
+        if let Some(out) = self.reader.scan(buf) {
+            self.complete(buf);
+            return Some(Ok(out));
+        }
+        if buf.eof {
+            let result = self.reader.at_eof(buf);
+            if result.is_err() {
+                buf.closed = true;
+            }
+            self.complete(buf);
+            return Some(result);
+        }
+        None
     }
 
     /// Ends the call with `error`: the partial is consumed and attached; a timeout leaves

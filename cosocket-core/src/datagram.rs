@@ -6,7 +6,6 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -178,12 +177,11 @@ impl<R: Runtime> UdpSock for Datagram<R> {
             let buf = &mut self.scratch[..size.min(MAX_DATAGRAM)];
             let mut timer =
                 OpTimer::total(effective_timeout(self.timeout, directives.read_timeout));
-            let mut sleep = pin!(None::<R::Sleep>);
             let n = poll_fn(|task| {
                 if let Poll::Ready(result) = conn.poll_recv(task, buf) {
                     return Poll::Ready(result.map_err(|e| Error::from_io(&e)));
                 }
-                match timer.poll_expired(rt, sleep.as_mut(), 0, task) {
+                match timer.poll_expired(rt, 0, task) {
                     Poll::Ready(()) => {
                         log::module(directives, format_args!("lua udp socket read timed out"));
                         Poll::Ready(Err(Error::timeout()))

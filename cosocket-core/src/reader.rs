@@ -23,23 +23,27 @@ impl Line {
 
     /// Takes `n` bytes, dropping every CR, and consumes `consume` bytes.
     fn take_without_cr(buf: &mut RecvBuffer, n: usize, consume: usize) -> Bytes {
-        let line = &buf.buffered()[..n];
-        // One pass: memchr finds each CR, the gaps between them are copied.
-        let mut crs = memchr_iter(b'\r', line).peekable();
-        let out = if crs.peek().is_none() {
-            Bytes::copy_from_slice(line)
-        } else {
-            let mut out = BytesMut::with_capacity(n);
-            let mut from = 0;
-            for cr in crs {
-                out.extend_from_slice(&line[from..cr]);
-                from = cr + 1;
-            }
-            out.extend_from_slice(&line[from..]);
-            out.freeze()
-        };
         buf.count_examined(n);
-        buf.consume(consume);
+        let line = &buf.buffered()[..n];
+        // `gone`: how many of the `n` bytes have left the buffer.
+        let (out, gone) = match memchr(b'\r', line) {
+            // No CR, or only the CR of a CRLF: the line leaves the buffer without a copy.
+            None => (buf.take(n), n),
+            Some(cr) if cr + 1 == n => (buf.take(cr), cr),
+            Some(_) => {
+                // CRs inside the line: one pass, memchr finds each, the gaps are copied.
+                let mut out = BytesMut::with_capacity(n);
+                let mut from = 0;
+                for cr in memchr_iter(b'\r', line) {
+                    out.extend_from_slice(&line[from..cr]);
+                    from = cr + 1;
+                }
+                out.extend_from_slice(&line[from..]);
+                (out.freeze(), 0)
+            }
+        };
+        // The rest: a trailing CR, the LF.
+        buf.consume(consume - gone);
         out
     }
 }

@@ -8,7 +8,6 @@
 use std::future::poll_fn;
 use std::io::IoSlice;
 use std::num::NonZeroUsize;
-use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -115,32 +114,39 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
     };
     let rt = cx.runtime();
     let mut call = ReadCall::new(reader);
+    let peer = &conn.peer;
+    let finish = |result: Result<Rd::Output>| {
+        match &result {
+            Err(e) if e.kind() == ErrorKind::Closed => log::module(
+                directives,
+                format_args!("attempt to receive data on a closed socket"),
+            ),
+            Err(e) if e.is_os() => log::core(format_args!(
+                "recv() failed {}, upstream: {peer}",
+                log::errno_text(&std::io::Error::from_raw_os_error(
+                    e.raw_os_error().unwrap_or(0)
+                )),
+            )),
+            _ => {}
+        }
+        result
+    };
+    // Served from the buffer (the common case of line and pattern readers): no timer, no
+    // task context, no look at the source.
+    if let Some(result) = call.poll_buffered(&mut side.buf) {
+        return finish(result);
+    }
     let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.read_timeout));
-    let mut sleep = pin!(None::<R::Sleep>);
     poll_fn(|task| {
         if let Poll::Ready(result) = call.poll(&mut side.buf, &conn.io, task) {
-            match &result {
-                Err(e) if e.kind() == ErrorKind::Closed => log::module(
-                    directives,
-                    format_args!("attempt to receive data on a closed socket"),
-                ),
-                Err(e) if e.is_os() => log::core(format_args!(
-                    "recv() failed {}, upstream: {}",
-                    log::errno_text(&std::io::Error::from_raw_os_error(
-                        e.raw_os_error().unwrap_or(0)
-                    )),
-                    conn.peer
-                )),
-                _ => {}
-            }
-            return Poll::Ready(result);
+            return Poll::Ready(finish(result));
         }
         let progress = side.buf.received();
-        match timer.poll_expired(rt, sleep.as_mut(), progress, task) {
+        match timer.poll_expired(rt, progress, task) {
             Poll::Ready(()) => {
                 log::module(
                     directives,
-                    format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
+                    format_args!("lua tcp socket read timed out, upstream: {peer}"),
                 );
                 Poll::Ready(Err(call.fail(&mut side.buf, Error::timeout())))
             }
@@ -201,7 +207,6 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     }
     let rt = cx.runtime();
     let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.send_timeout));
-    let mut sleep = pin!(None::<R::Sleep>);
     let mut guard = PartialWrite {
         closed: &mut side.closed,
         started: false,
@@ -236,7 +241,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
                 }
                 Poll::Pending => {
                     let progress = list.written() as u64;
-                    return match timer.poll_expired(rt, sleep.as_mut(), progress, task) {
+                    return match timer.poll_expired(rt, progress, task) {
                         Poll::Ready(()) => {
                             log::module(
                                 directives,

@@ -10,17 +10,30 @@ use std::time::Duration;
 use crate::Runtime;
 use crate::deadline::{Check, Deadline, TimeoutMode};
 
-/// A lazily armed deadline; the sleep future lives beside it, pinned by the operation.
-#[derive(Debug)]
-pub(crate) struct OpTimer {
+/// A lazily armed deadline and its sleep. The sleep is boxed: it exists only once the
+/// operation waits (a `recv` that would block costs far more than the allocation), and the
+/// futures of the calls that never wait stay small, which the buffered readers feel.
+pub(crate) struct OpTimer<S> {
     mode: TimeoutMode,
     timeout: Duration,
     deadline: Option<Deadline>,
     /// The progress count last seen (bytes moved): a change restarts an idle deadline.
     progress: u64,
+    sleep: Option<Pin<Box<S>>>,
 }
 
-impl OpTimer {
+impl<S> std::fmt::Debug for OpTimer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpTimer")
+            .field("mode", &self.mode)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("armed", &self.sleep.is_some())
+            .finish()
+    }
+}
+
+impl<S: Future<Output = ()>> OpTimer<S> {
     /// A timer counted from the last progress (TCP send and receive).
     pub(crate) fn idle(timeout: Duration) -> Self {
         Self::new(TimeoutMode::Idle, timeout)
@@ -37,22 +50,22 @@ impl OpTimer {
             timeout,
             deadline: None,
             progress: 0,
+            sleep: None,
         }
     }
 
     /// Called when the operation is about to return `Pending`; `progress` counts the
     /// bytes it has moved so far. `Ready` means it timed out.
-    pub(crate) fn poll_expired<R: Runtime>(
+    pub(crate) fn poll_expired<R: Runtime<Sleep = S>>(
         &mut self,
         rt: &R,
-        mut sleep: Pin<&mut Option<R::Sleep>>,
         progress: u64,
         task: &mut TaskContext<'_>,
     ) -> Poll<()> {
         match &mut self.deadline {
             None => {
                 let deadline = Deadline::new(self.mode, self.timeout, rt.now());
-                sleep.set(Some(rt.sleep_until(deadline.at())));
+                self.sleep = Some(Box::pin(rt.sleep_until(deadline.at())));
                 self.deadline = Some(deadline);
                 self.progress = progress;
             }
@@ -64,16 +77,16 @@ impl OpTimer {
             Some(_) => {}
         }
         loop {
-            let Some(timer) = sleep.as_mut().as_pin_mut() else {
+            let Some(timer) = self.sleep.as_mut() else {
                 return Poll::Pending;
             };
-            ready!(timer.poll(task));
+            ready!(timer.as_mut().poll(task));
             let Some(deadline) = self.deadline else {
                 return Poll::Pending;
             };
             match deadline.check(rt.now()) {
                 Check::Expired => return Poll::Ready(()),
-                Check::WaitUntil(at) => sleep.set(Some(rt.sleep_until(at))),
+                Check::WaitUntil(at) => self.sleep = Some(Box::pin(rt.sleep_until(at))),
             }
         }
     }

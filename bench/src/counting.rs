@@ -1,0 +1,194 @@
+//! Timers armed by receives (BENCHMARKS.md §2): a [`Runtime`] wrapper that counts every
+//! `sleep_until` core asks for. A receive served from the buffer, or by a `recv` that finds
+//! the bytes already in the kernel, must arm none; a receive that has to wait arms one.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cosocket::prelude::*;
+use cosocket::{ConnectOptions, Context, Runtime, Until};
+use serde_json::json;
+
+use crate::Outcome;
+use crate::args::{Args, Backend};
+
+/// A runtime that counts the timers armed through it.
+#[derive(Debug, Clone)]
+pub(crate) struct Counting<R> {
+    inner: R,
+    sleeps: Arc<AtomicU64>,
+}
+
+impl<R> Counting<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            sleeps: Arc::default(),
+        }
+    }
+
+    /// Timers armed since the last call.
+    fn take(&self) -> u64 {
+        self.sleeps.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl<R: Runtime> Runtime for Counting<R> {
+    type Tcp = R::Tcp;
+    type Unix = R::Unix;
+    type Udp = R::Udp;
+    type UnixDatagram = R::UnixDatagram;
+    type Sleep = R::Sleep;
+
+    fn connect_tcp(
+        &self,
+        pending: std::net::TcpStream,
+    ) -> impl Future<Output = std::io::Result<Self::Tcp>> + Send {
+        self.inner.connect_tcp(pending)
+    }
+
+    fn connect_unix(
+        &self,
+        pending: std::os::unix::net::UnixStream,
+    ) -> impl Future<Output = std::io::Result<Self::Unix>> + Send {
+        self.inner.connect_unix(pending)
+    }
+
+    fn udp(&self, socket: std::net::UdpSocket) -> std::io::Result<Self::Udp> {
+        self.inner.udp(socket)
+    }
+
+    fn unix_datagram(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> std::io::Result<Self::UnixDatagram> {
+        self.inner.unix_datagram(socket)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+        self.sleeps.fetch_add(1, Ordering::Relaxed);
+        self.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.inner.spawn(task);
+    }
+
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = std::io::Result<Vec<std::net::SocketAddr>>> + Send {
+        self.inner.resolve(host, port)
+    }
+}
+
+/// How many receives each count covers: 300 lines (30 KB) fit in loopback's initial receive
+/// window, so all of them are in the kernel before the first receive.
+const RECEIVES: usize = 300;
+
+pub(crate) fn timers(args: &Args) -> Outcome {
+    let port: u16 = args.get("port")?;
+    let directives = args.directives()?;
+    match args.backend()? {
+        Backend::Tokio => crate::tokio_runtime().block_on(async {
+            let runtime = Counting::new(cosocket::tokio::Tokio::new(
+                tokio::runtime::Handle::current(),
+            ));
+            count_timers(runtime, directives, port).await
+        }),
+        Backend::Smol => smol::block_on(async {
+            let runtime = Counting::new(cosocket::smol::Smol::new());
+            count_timers(runtime, directives, port).await
+        }),
+    }
+}
+
+/// Asks the `lines` peer for `RECEIVES` lines and lets them all arrive before reading.
+async fn request_and_settle<S: StreamSock>(sock: &mut S, lines: usize) -> Result<(), String> {
+    sock.send(&(lines, "\n"))
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    // Blocking on purpose: nothing else runs on this thread while the bytes arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(())
+}
+
+async fn count_timers<R: Runtime>(
+    runtime: Counting<R>,
+    directives: cosocket::Directives,
+    port: u16,
+) -> Outcome {
+    let cx = Context::with_directives(runtime.clone(), directives);
+    let mut sock = cx
+        .connect("127.0.0.1", port, &ConnectOptions::new())
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let fail = |what: &str, e: cosocket::Error| format!("{what}: {e}");
+    let mut counts = serde_json::Map::new();
+
+    request_and_settle(&mut sock, RECEIVES).await?;
+    runtime.take();
+    for _ in 0..RECEIVES {
+        sock.receive_line()
+            .await
+            .map_err(|e| fail("receive_line", e))?;
+    }
+    counts.insert("receive_line".into(), json!(runtime.take()));
+
+    request_and_settle(&mut sock, RECEIVES).await?;
+    runtime.take();
+    for _ in 0..RECEIVES {
+        sock.receive_exact(100)
+            .await
+            .map_err(|e| fail("receive_exact", e))?;
+    }
+    counts.insert("receive_exact".into(), json!(runtime.take()));
+
+    request_and_settle(&mut sock, RECEIVES).await?;
+    runtime.take();
+    let mut until = Until::new("\r\n").map_err(|e| e.to_string())?;
+    for _ in 0..RECEIVES {
+        sock.receive_until(&mut until, 0)
+            .await
+            .map_err(|e| fail("receive_until", e))?;
+    }
+    counts.insert("receive_until".into(), json!(runtime.take()));
+
+    request_and_settle(&mut sock, RECEIVES).await?;
+    runtime.take();
+    let mut left = RECEIVES * 100;
+    let mut calls = 0;
+    while left > 0 {
+        left -= sock
+            .receive_any(100)
+            .await
+            .map_err(|e| fail("receive_any", e))?
+            .len();
+        calls += 1;
+    }
+    counts.insert("receive_any".into(), json!(runtime.take()));
+
+    // The control: each of these receives has to wait for the peer, so each arms one timer.
+    runtime.take();
+    let waits = 100;
+    for _ in 0..waits {
+        sock.send("1\n").await.map_err(|e| fail("send", e))?;
+        sock.receive_line()
+            .await
+            .map_err(|e| fail("receive_line", e))?;
+    }
+    let waiting = runtime.take();
+    Ok(json!({
+        "receives_each": RECEIVES,
+        "receive_any_calls": calls,
+        "buffered": counts,
+        "waiting_receives": waits,
+        "timers_armed_by_waiting_receives": waiting,
+    }))
+}

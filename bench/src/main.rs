@@ -1,0 +1,101 @@
+//! cosocket's benchmark binary. Each subcommand measures one thing and prints one JSON
+//! object on stdout; `bench/run.py` (run by `scripts/bench.sh`) pins the processes, repeats
+//! every measurement, runs the baselines in the same run and prints the ratios.
+//!
+//! Subcommands (options are `--name value`):
+//! * `serve --kind echo|sink|hold|lines --port P`: a blocking peer for the others.
+//! * `stream --reader R --runtime tokio|smol --buffer-size B --dataset D --total T --port P`:
+//!   reads one stream from the blaster (stream parsing, BENCHMARKS.md §1).
+//! * `pingpong --runtime R --port P --pairs N --round-trips M`: cosocket vs the same loop on
+//!   the raw runtime, interleaved (§2).
+//! * `pool --runtime R --port P --pairs N --round-trips M --new-connections K`: pooled per
+//!   request vs persistent vs new connection per request (§3).
+//! * `timers --runtime R --port P`: timers armed by receives served from the buffer (§2).
+//! * `syscalls --runtime R --op O --n N --port P`: a workload for `strace -c` (§2).
+//! * `memory --runtime R --kind K --n N --port P`: RSS per connection (§3).
+
+mod args;
+mod counting;
+mod memory;
+mod pingpong;
+mod servers;
+mod stream;
+mod syscalls;
+
+use std::process::ExitCode;
+
+use args::Args;
+
+/// Runs `$body` with `$cx` bound to a cosocket context on the named runtime, both on the
+/// current thread: tokio's current-thread runtime, or `smol::block_on` (async-io's reactor
+/// driven by this thread). A macro because the two contexts are different types.
+macro_rules! with_context {
+    ($runtime:expr, $directives:expr, |$cx:ident| $body:expr) => {
+        match $runtime {
+            $crate::args::Backend::Tokio => {
+                let rt = $crate::tokio_runtime();
+                rt.block_on(async {
+                    let $cx = cosocket::Context::with_directives(
+                        cosocket::tokio::Tokio::new(tokio::runtime::Handle::current()),
+                        $directives,
+                    );
+                    $body.await
+                })
+            }
+            $crate::args::Backend::Smol => smol::block_on(async {
+                let $cx =
+                    cosocket::Context::with_directives(cosocket::smol::Smol::new(), $directives);
+                $body.await
+            }),
+        }
+    };
+}
+pub(crate) use with_context;
+
+/// The current-thread tokio runtime every tokio measurement runs on.
+pub(crate) fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+}
+
+/// The result of a subcommand: the JSON it prints, or why it failed.
+pub(crate) type Outcome = Result<serde_json::Value, String>;
+
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    let Some(command) = argv.next() else {
+        eprintln!(
+            "usage: cosocket-bench <serve|stream|pingpong|pool|timers|syscalls|memory> [--option value]..."
+        );
+        return ExitCode::from(2);
+    };
+    let args = match Args::parse(argv) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("cosocket-bench {command}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match command.as_str() {
+        "serve" => servers::serve(&args),
+        "stream" => stream::run(&args),
+        "pingpong" => pingpong::overhead(&args),
+        "pool" => pingpong::pool(&args),
+        "timers" => counting::timers(&args),
+        "syscalls" => syscalls::run(&args),
+        "memory" => memory::run(&args),
+        other => Err(format!("unknown subcommand {other:?}")),
+    };
+    match outcome {
+        Ok(value) => {
+            println!("{value}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cosocket-bench {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

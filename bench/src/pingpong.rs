@@ -1,0 +1,251 @@
+//! Per-call overhead (BENCHMARKS.md §2) and the cost of the pool (§3): a 1-byte request
+//! and its 1-byte echo, timed in batches, with cosocket and its baseline interleaved in one
+//! process so that both see the same machine (the order alternates from pair to pair).
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use cosocket::ConnectOptions;
+use cosocket::prelude::*;
+use serde_json::{Value, json};
+
+use crate::args::{Args, Backend};
+use crate::{Outcome, with_context};
+
+/// The raw baseline: the same loop hand-written on the runtime's own stream type.
+enum Raw {
+    Tokio(tokio::net::TcpStream),
+    AsyncIo(smol::Async<TcpStream>),
+}
+
+impl Raw {
+    async fn connect(backend: Backend, port: u16) -> Result<Self, String> {
+        Ok(match backend {
+            Backend::Tokio => {
+                let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // cosocket sets TCP_NODELAY on the first send (the `tcp_nodelay` directive).
+                stream.set_nodelay(true).map_err(|e| e.to_string())?;
+                Self::Tokio(stream)
+            }
+            Backend::Smol => {
+                let stream = smol::Async::<TcpStream>::connect(([127, 0, 0, 1], port))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                stream
+                    .get_ref()
+                    .set_nodelay(true)
+                    .map_err(|e| e.to_string())?;
+                Self::AsyncIo(stream)
+            }
+        })
+    }
+
+    async fn round_trips(&mut self, n: usize) -> Result<Duration, String> {
+        let mut one = [0u8; 1];
+        let t0 = Instant::now();
+        match self {
+            Self::Tokio(stream) => {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                for _ in 0..n {
+                    stream.write_all(b"x").await.map_err(|e| e.to_string())?;
+                    stream
+                        .read_exact(&mut one)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Self::AsyncIo(stream) => {
+                use smol::io::{AsyncReadExt, AsyncWriteExt};
+                for _ in 0..n {
+                    stream.write_all(b"x").await.map_err(|e| e.to_string())?;
+                    stream
+                        .read_exact(&mut one)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        Ok(t0.elapsed())
+    }
+}
+
+/// `n` round trips on one cosocket connection.
+async fn persistent<S: StreamSock>(sock: &mut S, n: usize) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    for _ in 0..n {
+        sock.send(b"x".as_slice())
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        sock.receive_exact(1)
+            .await
+            .map_err(|e| format!("receive: {e}"))?;
+    }
+    Ok(t0.elapsed())
+}
+
+/// `n` requests, each on a connection taken from the pool and put back (`lib:new()`,
+/// `connect`, request, `set_keepalive`, as lua-resty-redis is used per request).
+async fn pooled<C: Cosockets>(cx: &C, port: u16, n: usize) -> Result<Duration, String> {
+    let options = ConnectOptions::new();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let mut sock = cx
+            .connect("127.0.0.1", port, &options)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        sock.send(b"x".as_slice())
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        sock.receive_exact(1)
+            .await
+            .map_err(|e| format!("receive: {e}"))?;
+        sock.set_keepalive(None, None)
+            .map_err(|e| format!("set_keepalive: {e}"))?;
+    }
+    Ok(t0.elapsed())
+}
+
+/// `n` requests, each on a new connection closed after it.
+async fn unpooled<C: Cosockets>(cx: &C, port: u16, n: usize) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let mut sock = cx
+            .connect("127.0.0.1", port, &ConnectOptions::new())
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        sock.send(b"x".as_slice())
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        sock.receive_exact(1)
+            .await
+            .map_err(|e| format!("receive: {e}"))?;
+        sock.close().map_err(|e| format!("close: {e}"))?;
+    }
+    Ok(t0.elapsed())
+}
+
+/// Median, first and third quartile (linear interpolation).
+pub(crate) fn quartiles(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let pos = q * (sorted.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    };
+    (at(0.5), at(0.25), at(0.75))
+}
+
+/// The per-pair ratios of two interleaved series, summarised.
+fn summary(ratios: &[f64], a: &[Duration], b: &[Duration], n: usize) -> Value {
+    let (median, q1, q3) = quartiles(ratios);
+    let rtt = |d: &[Duration]| {
+        let us: Vec<f64> = d.iter().map(|d| d.as_secs_f64() * 1e6 / n as f64).collect();
+        quartiles(&us).0
+    };
+    json!({
+        "ratios": ratios,
+        "median": median,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "a_us_per_round_trip": rtt(a),
+        "b_us_per_round_trip": rtt(b),
+    })
+}
+
+/// Runs `first` and `second` alternately, `pairs` times, the order swapping every pair.
+macro_rules! interleave {
+    ($pairs:expr, $first:expr, $second:expr) => {{
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for pair in 0..$pairs {
+            if pair % 2 == 0 {
+                a.push($first?);
+                b.push($second?);
+            } else {
+                b.push($second?);
+                a.push($first?);
+            }
+        }
+        (a, b)
+    }};
+}
+
+/// cosocket vs the raw runtime: the ratio is cosocket's time over raw's (1.03 = 3 % slower).
+pub(crate) fn overhead(args: &Args) -> Outcome {
+    let backend = args.backend()?;
+    let port: u16 = args.get("port")?;
+    let pairs: usize = args.get_or("pairs", 30)?;
+    let n: usize = args.get_or("round-trips", 10_000)?;
+    let directives = args.directives()?;
+    with_context!(backend, directives, |cx| async move {
+        let mut raw = Raw::connect(backend, port).await?;
+        let mut sock = cx
+            .connect("127.0.0.1", port, &ConnectOptions::new())
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        raw.round_trips(n / 5).await?;
+        persistent(&mut sock, n / 5).await?;
+        let (co, raw_times) = interleave!(
+            pairs,
+            persistent(&mut sock, n).await,
+            raw.round_trips(n).await
+        );
+        let ratios: Vec<f64> = co
+            .iter()
+            .zip(&raw_times)
+            .map(|(c, r)| c.as_secs_f64() / r.as_secs_f64())
+            .collect();
+        let mut out = summary(&ratios, &co, &raw_times, n);
+        out["pairs"] = json!(pairs);
+        out["round_trips"] = json!(n);
+        Ok::<_, String>(out)
+    })
+}
+
+/// Pooled per request vs persistent (ratio: persistent time over pooled time, so 0.95 means
+/// pooled runs at 95 % of persistent's rate), then new connections per request.
+pub(crate) fn pool(args: &Args) -> Outcome {
+    let backend = args.backend()?;
+    let port: u16 = args.get("port")?;
+    let pairs: usize = args.get_or("pairs", 30)?;
+    let n: usize = args.get_or("round-trips", 10_000)?;
+    let fresh: usize = args.get_or("new-connections", 2000)?;
+    let reps: usize = args.get_or("new-connection-reps", 5)?;
+    let directives = args.directives()?;
+    with_context!(backend, directives, |cx| async move {
+        let mut sock = cx
+            .connect("127.0.0.1", port, &ConnectOptions::new())
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        persistent(&mut sock, n / 5).await?;
+        pooled(&cx, port, n / 5).await?;
+        let (kept, pool) = interleave!(
+            pairs,
+            persistent(&mut sock, n).await,
+            pooled(&cx, port, n).await
+        );
+        let ratios: Vec<f64> = kept
+            .iter()
+            .zip(&pool)
+            .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
+            .collect();
+        let mut out = summary(&ratios, &kept, &pool, n);
+        let mut new_us = Vec::new();
+        for _ in 0..reps {
+            let took = unpooled(&cx, port, fresh).await?;
+            new_us.push(took.as_secs_f64() * 1e6 / fresh as f64);
+            // Let the client's TIME_WAIT ports age between repetitions.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        out["new_connection_us_per_request"] = json!(quartiles(&new_us).0);
+        out["new_connection_runs_us"] = json!(new_us);
+        out["pairs"] = json!(pairs);
+        out["round_trips"] = json!(n);
+        out["new_connections"] = json!(fresh);
+        Ok::<_, String>(out)
+    })
+}
