@@ -256,7 +256,7 @@ class Bench:
         out = {}
         n = self.a.syscall_ops
         for op, kind, bs in [("send10", "sink", 4096), ("receive_line", "lines", 4096),
-                             ("receive_line", "lines", 65536), ("pingpong", "echo", 4096)]:
+                             ("receive_line", "lines", 65536), ("pingpong", "echo-slow", 4096)]:
             port = self.start_peer(kind)
             for rt in ("tokio", "smol"):
                 counts = []
@@ -337,6 +337,197 @@ def versions(bin_path):
     }
 
 
+# -- the report -------------------------------------------------------------------------
+LABEL = {"line": '`receive("*l")`', "fixed": "`receive(65536)`", "any": "`receive_any(65536)`",
+         "until": "`receive_until(P)`", "until_size": "`receive_until(P)`, size 4096"}
+
+
+def mark(value, target, higher_is_better=True):
+    if target is None:
+        return "%.2f" % value
+    ok = value >= target if higher_is_better else value <= target
+    return "%.2f %s" % (value, "✔" if ok else "✘")
+
+
+def stream_tables(st):
+    med, items, total = st["median_mb_per_s"], st["items"], st["total_bytes"]
+    out = ["Median MB/s of %d repetitions (items per second in parentheses: lines, chunks or parts). "
+           "Lines: %.0f MB; multipart: %.1f MB. P = `\\r\\n--boundary`." % (
+               len(next(iter(st["runs"].values()))), total["lines"] / 1e6, total["multipart"] / 1e6), "",
+           "| reader | data | 4096 | 65536 |", "|---|---|---|---|"]
+
+    def cell(name):
+        if name not in med:
+            return "-"
+        ds_total = total["multipart"] if ("until" in name or name == "memmem") else total["lines"]
+        per_s = items[name] * med[name] * 1e6 / ds_total
+        return "%.0f (%s/s)" % (med[name], human(per_s))
+    for mode in ("line", "fixed", "any", "until", "until_size"):
+        ds = "multipart" if mode.startswith("until") else "lines"
+        for who, prefix in (("OpenResty", "openresty"), ("cosocket tokio", "tokio"), ("cosocket smol", "smol")):
+            out.append("| %s %s | %s | %s | %s |" % (who, LABEL[mode], ds,
+                                                     cell("%s/%s/4096" % (prefix, mode)), cell("%s/%s/65536" % (prefix, mode))))
+    for name, what in (("raw-std", "raw read loop, blocking std"), ("raw-tokio", "raw read loop, tokio"),
+                       ("raw-asyncio", "raw read loop, async-io"), ("bufreader", "tokio `BufReader::read_until`"),
+                       ("lines-codec", "tokio-util `LinesCodec`")):
+        out.append("| %s | lines | %s | %s |" % (what, cell(name + "/4096"), cell(name + "/65536")))
+    out.append("| memchr `memmem` over the bytes in memory | multipart | - | %s |" % cell("memmem"))
+    out += ["", "Ratios of medians (✔ meets the target, ✘ below it). *Ceiling*: the raw read loop of the "
+            "same runtime over the baseline, the most any reader could reach over this loopback.", "",
+            "| ratio | target | 4096 tokio | 4096 smol | 65536 tokio | 65536 smol | ceiling 4096 / 65536 (tokio) |",
+            "|---|---|---|---|---|---|---|"]
+    raw = {"tokio": "raw-tokio", "smol": "raw-asyncio"}
+
+    def ratio_row(text, num, den, target, target_4096=True, ceiling=True):
+        cells = []
+        for bs in BUFFER_SIZES:
+            for rt in ("tokio", "smol"):
+                a, b = num(rt, bs), den(rt, bs)
+                if a in med and b in med:
+                    t = target if (bs == 65536 or target_4096) else None
+                    cells.append(mark(med[a] / med[b], t))
+                else:
+                    cells.append("-")
+        ceil = "-"
+        if ceiling:
+            vals = []
+            for bs in BUFFER_SIZES:
+                b = den("tokio", bs)
+                vals.append("%.2f" % (med["raw-tokio/%d" % bs] / med[b]) if b in med else "-")
+            ceil = " / ".join(vals)
+        out.append("| %s | %s | %s | %s |" % (text, "none" if target is None else "≥ %.2g" % target + ("" if target_4096 else " at 65536"),
+                                              " | ".join(cells), ceil))
+    for mode, tgt in (("line", 3), ("until", 3), ("until_size", 3), ("fixed", 1.5), ("any", 1.5)):
+        ratio_row("%s / OpenResty" % LABEL[mode], lambda rt, bs, m=mode: "%s/%s/%d" % (rt, m, bs),
+                  lambda rt, bs, m=mode: "openresty/%s/%d" % (m, bs), tgt)
+    for mode in ("fixed", "any"):
+        ratio_row("%s / raw read loop of the runtime" % LABEL[mode], lambda rt, bs, m=mode: "%s/%s/%d" % (rt, m, bs),
+                  lambda rt, bs: "%s/%d" % (raw[rt], bs), 0.9, target_4096=False, ceiling=False)
+    ratio_row('`receive("*l")` / `LinesCodec`', lambda rt, bs: "%s/line/%d" % (rt, bs),
+              lambda rt, bs: "lines-codec/%d" % bs, 1.5)
+    ratio_row('`receive("*l")` / `BufReader::read_until` into one reused `Vec`', lambda rt, bs: "%s/line/%d" % (rt, bs),
+              lambda rt, bs: "bufreader/%d" % bs, None)
+    cells = []
+    for bs in BUFFER_SIZES:
+        for rt in ("tokio", "smol"):
+            a = "%s/until/%d" % (rt, bs)
+            cells.append(mark(med[a] / med["memmem"], 0.5 if bs == 65536 else None) if a in med and "memmem" in med else "-")
+    out.append("| `receive_until(P)` / in-memory `memmem` | ≥ 0.5 at 65536 | %s | %.2f (raw loop / memmem) |" % (
+        " | ".join(cells), med.get("raw-tokio/65536", 0) / med["memmem"] if "memmem" in med else 0))
+    return out
+
+
+def human(x):
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return "%.2f%s" % (x / div, unit)
+    return "%.0f" % x
+
+
+def overhead_tables(ov, timers, syscalls):
+    out = ["Interleaved A/B in one process, %d pairs of %d round trips; ratio = cosocket's time / the raw "
+           "loop's time per pair (1.03 = 3 %% slower)." % (ov["tokio"]["pairs"], ov["tokio"]["round_trips"]), "",
+           "| runtime | cosocket µs per round trip | raw µs per round trip | median ratio | IQR (q1–q3) | target |",
+           "|---|---|---|---|---|---|"]
+    for rt, raw in (("tokio", "raw tokio `TcpStream`"), ("smol", "raw async-io `Async<TcpStream>`")):
+        o = ov[rt]
+        out.append("| %s vs %s | %.2f | %.2f | %s | %.4f (%.4f–%.4f) | ≤ 1.03 |" % (
+            rt, raw, o["a_us_per_round_trip"], o["b_us_per_round_trip"], mark(o["median"], 1.03, False),
+            o["iqr"], o["q1"], o["q3"]))
+    if timers:
+        out += ["", "Timers armed (counted by a `Runtime` wrapper around each backend's `sleep_until`). "
+                "Buffered: the %d receives after the first of a batch whose bytes were all in the kernel "
+                "before it (tokio learns readability from its reactor, so the first may wait for one turn); "
+                "waiting: receives that had to wait for the peer (the control: one each)." % timers["tokio"]["receives_each"], "",
+                "| runtime | receive_line | receive_exact(100) | receive_until | receive_any(100) | waiting receives → timers |",
+                "|---|---|---|---|---|---|"]
+        for rt in ("tokio", "smol"):
+            t = timers[rt]
+            b = t["buffered"]
+            out.append("| %s | %s | %s | %s | %s | %d → %d |" % (
+                rt, *["%d %s" % (b[k], "✔" if b[k] == 0 else "✘") for k in
+                      ("receive_line", "receive_exact", "receive_until", "receive_any")],
+                t["waiting_receives"], t["timers_armed_by_waiting_receives"]))
+    if syscalls:
+        out += ["", "Syscalls per operation (`strace -f -c`, the difference of a run with N and 2N operations "
+                "divided by N, so setup cancels out; counts under 0.001 per operation are left out).", "",
+                "| operation | runtime | buffer_size | syscalls per operation |", "|---|---|---|---|"]
+        what = {"send10": "`send` of a 10-fragment list (sink peer)",
+                "receive_line": "`receive_line` of 100-byte lines already sent",
+                "pingpong": "1-byte `send` + `receive_exact(1)` that waits (peer answers after 1 ms)"}
+        for key, per in syscalls.items():
+            op, rt, bs = key.split("/")
+            calls = ", ".join("%s %.3g%s" % (name, v.get("calls", 0),
+                                            " (%.3g failed)" % v["errors"] if v.get("errors") else "")
+                              for name, v in sorted(per.items()) if v.get("calls"))
+            out.append("| %s | %s | %s | %s |" % (what[op], rt, bs, calls or "none"))
+    return out
+
+
+def pool_tables(pool, memory):
+    out = []
+    if pool:
+        p0 = pool["tokio"]
+        out += ["1-byte request per %s: persistent connection vs connect-from-pool + `set_keepalive` "
+                "per request, interleaved (%d pairs of %d requests; ratio = persistent time / pooled time, "
+                "the pooled rate as a share of the persistent one); new connection per request: "
+                "%d requests, %d repetitions." % ("round trip", p0["pairs"], p0["round_trips"],
+                                                   p0["new_connections"], len(p0["new_connection_runs_us"])), "",
+                "| runtime | persistent µs per request | pooled µs per request | pooled / persistent rate | IQR (q1–q3) | "
+                "new connection µs per request | new / persistent rate |", "|---|---|---|---|---|---|---|"]
+        for rt in ("tokio", "smol"):
+            p = pool[rt]
+            out.append("| %s | %.2f | %.2f | %s | %.4f (%.4f–%.4f) | %.1f | %.2f |" % (
+                rt, p["a_us_per_round_trip"], p["b_us_per_round_trip"], mark(p["median"], 0.95), p["iqr"],
+                p["q1"], p["q3"], p["new_connection_us_per_request"],
+                p["a_us_per_round_trip"] / p["new_connection_us_per_request"]))
+    if memory:
+        n = None
+        out += ["", "Memory per connection: growth of the process's RSS over N connections to a silent peer, "
+                "median of the repetitions (kernel socket buffers are not in the RSS).", "",
+                "| runtime | open cosocket socket | idle in the pool | raw runtime stream (baseline) |", "|---|---|---|---|"]
+        for rt in ("tokio", "smol"):
+            out.append("| %s | %.0f B | %.0f B | %.0f B |" % (
+                rt, memory[rt + "/open"]["median"], memory[rt + "/pooled"]["median"], memory[rt + "/raw"]["median"]))
+    return out
+
+
+def report(r, command):
+    v = r["versions"]
+    out = ["Produced by `%s` in %d s (%s; load average %s at the start, %s at the end)." % (
+        command, r["seconds"], "peers on CPU 0, readers on CPU 1" if r["pinned"] else "unpinned: one core",
+        " ".join(r["loadavg_start"]), " ".join(r["loadavg_end"])), "",
+           "| machine | versions |", "|---|---|",
+           "| %s, %d CPUs, %s GiB, Linux %s | %s; %s; lua-nginx-module (Debian libnginx-mod-http-lua %s); "
+           "tokio %s, tokio-util %s, smol %s, async-io %s, memchr %s |" % (
+               v["cpu"], v["cpus"], v["memory_gib"], v["kernel"], v["rustc"], v["nginx"],
+               v["libnginx-mod-http-lua"], v["tokio"], v["tokio-util"], v["smol"], v["async-io"], v["memchr"]), ""]
+    if "stream" in r:
+        out += ["### 1. Stream parsing", ""] + stream_tables(r["stream"]) + [""]
+    if "overhead" in r:
+        out += ["### 2. Overhead per call", ""] + overhead_tables(r["overhead"], r.get("timers"), r.get("syscalls")) + [""]
+        out += ["### 3. The pool", ""] + pool_tables(r["overhead"].get("pool"), r.get("memory")) + [""]
+    elif "memory" in r:
+        out += ["### 3. The pool", ""] + pool_tables(None, r.get("memory")) + [""]
+    return "\n".join(out)
+
+
+BEGIN, END = "<!-- bench:begin (scripts/bench.sh writes this part) -->", "<!-- bench:end -->"
+
+
+def write_benchmarks_md(text):
+    """Replaces the generated part of BENCHMARKS.md, keeping the prose around it."""
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    doc = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n%s\n%s\n" % (BEGIN, END)
+    if BEGIN not in doc or END not in doc:
+        doc += "\n%s\n%s\n" % (BEGIN, END)
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="the release build of cosocket-bench")
@@ -350,11 +541,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: small counts, 1 repetition")
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
     ap.add_argument("--only", help="comma list of sections: stream,overhead,timers,syscalls,memory")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report from --out's results.json")
+    ap.add_argument("--write", action="store_true", help="put the report into BENCHMARKS.md")
+    ap.add_argument("--command", default="bash scripts/bench.sh", help="the command the report names")
     a = ap.parse_args()
     if a.quick:
         a.reps, a.files, a.pairs, a.round_trips = 1, 2, 4, 2000
         a.new_connections, a.connections, a.syscall_ops = 200, 1000, 200
     a.bin = os.path.abspath(a.bin)
+    if a.report_only:
+        results = json.load(open(os.path.join(a.out, "results.json")))
+        finish(results, a)
+        return
     # 10,000 connections on each side of the memory count.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 4 * a.connections + 1024
@@ -386,6 +584,20 @@ def main():
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
     print("wrote", path)
+    finish(results, a)
+
+
+def finish(results, a):
+    text = report(results, a.command)
+    path = os.path.join(a.out, "report.md")
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print()
+    print(text)
+    print()
+    print("wrote", path)
+    if a.write and not a.quick:
+        print("wrote", write_benchmarks_md(text))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ use std::process::ExitCode;
 use args::Args;
 
 /// Runs `$body` with `$cx` bound to a cosocket context on the named runtime, both on the
-/// current thread: tokio's current-thread runtime, or `smol::block_on` (async-io's reactor
-/// driven by this thread). A macro because the two contexts are different types.
+/// current thread: tokio's current-thread runtime, or `smol::block_on` of a smol executor
+/// (async-io's reactor driven by this thread). A macro because the two contexts are
+/// different types.
 macro_rules! with_context {
     ($runtime:expr, $directives:expr, |$cx:ident| $body:expr) => {
         match $runtime {
@@ -42,11 +43,16 @@ macro_rules! with_context {
                     $body.await
                 })
             }
-            $crate::args::Backend::Smol => smol::block_on(async {
-                let $cx =
-                    cosocket::Context::with_directives(cosocket::smol::Smol::new(), $directives);
-                $body.await
-            }),
+            $crate::args::Backend::Smol => {
+                // The pool's watcher runs on an executor this thread drives, as tokio's
+                // current-thread runtime runs it: no second thread on the measured core.
+                let executor = std::sync::Arc::new(smol::Executor::new());
+                let runtime = cosocket::smol::Smol::with_executor(executor.clone());
+                smol::block_on(executor.run(async {
+                    let $cx = cosocket::Context::with_directives(runtime, $directives);
+                    $body.await
+                }))
+            }
         }
     };
 }

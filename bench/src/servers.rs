@@ -2,6 +2,7 @@
 //! driver to the other core. They run until the driver kills them.
 //!
 //! * `echo`: writes back whatever it reads (the ping-pong peer).
+//! * `echo-slow`: the same, 1 ms after each read, so the client's receive always waits.
 //! * `sink`: reads and discards (the peer of the send syscall count).
 //! * `hold`: accepts and keeps every connection open, silent (the memory count).
 //! * `lines`: reads a request `N\n` and answers with N lines of 98 bytes + CRLF, then
@@ -21,10 +22,15 @@ pub(crate) fn serve(args: &Args) -> Outcome {
     let port: u16 = args.get("port")?;
     let handler: fn(TcpStream) = match kind.as_str() {
         "echo" => echo,
+        "echo-slow" => echo_slow,
         "sink" => sink,
         "lines" => lines,
         "hold" => |_| {},
-        other => return Err(format!("--kind: echo, sink, hold or lines, not {other:?}")),
+        other => {
+            return Err(format!(
+                "--kind: echo, echo-slow, sink, hold or lines, not {other:?}"
+            ));
+        }
     };
     let listener = TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("bind 127.0.0.1:{port}: {e}"))?;
@@ -51,6 +57,22 @@ fn echo(mut stream: TcpStream) {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                if stream.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn echo_slow(mut stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = vec![0; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
                 if stream.write_all(&buf[..n]).is_err() {
                     return;
                 }
