@@ -553,9 +553,9 @@ def main():
         results = json.load(open(os.path.join(a.out, "results.json")))
         finish(results, a)
         return
-    # 10,000 connections on each side of the memory count.
+    # 10,000 connections in the memory count, in the client and in the peer.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 4 * a.connections + 1024
+    want = a.connections + 1024  # per process: the client and the hold peer each
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), max(hard, want)))
     except (ValueError, OSError):

@@ -50,29 +50,24 @@ pub(crate) fn serve(args: &Args) -> Outcome {
     }
 }
 
-fn echo(mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let mut buf = vec![0; 65536];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if stream.write_all(&buf[..n]).is_err() {
-                    return;
-                }
-            }
-        }
-    }
+fn echo(stream: TcpStream) {
+    echo_after(stream, None);
 }
 
-fn echo_slow(mut stream: TcpStream) {
+fn echo_slow(stream: TcpStream) {
+    echo_after(stream, Some(std::time::Duration::from_millis(1)));
+}
+
+fn echo_after(mut stream: TcpStream, delay: Option<std::time::Duration>) {
     let _ = stream.set_nodelay(true);
     let mut buf = vec![0; 65536];
     loop {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                if let Some(delay) = delay {
+                    std::thread::sleep(delay);
+                }
                 if stream.write_all(&buf[..n]).is_err() {
                     return;
                 }

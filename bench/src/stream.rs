@@ -146,17 +146,13 @@ async fn cosocket_reader<C: Cosockets>(
                 Err(e) => break e,
             }
         },
-        "co-fixed" => loop {
-            match sock.receive_exact(size).await {
-                Ok(data) => {
-                    tally.payload += data.len() as u64;
-                    tally.items += 1;
-                }
-                Err(e) => break e,
-            }
-        },
-        "co-any" => loop {
-            match sock.receive_any(size).await {
+        "co-fixed" | "co-any" => loop {
+            let data = if reader == "co-fixed" {
+                sock.receive_exact(size).await
+            } else {
+                sock.receive_any(size).await
+            };
+            match data {
                 Ok(data) => {
                     tally.payload += data.len() as u64;
                     tally.items += 1;

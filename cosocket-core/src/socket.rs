@@ -23,6 +23,11 @@ use crate::pattern::Until;
 ///
 /// Every read is cancel safe: dropping its future before completion consumes nothing, and
 /// every byte received stays buffered for the next read.
+///
+/// Reads return their bytes without copying them: a `Bytes` shares the receive buffer's
+/// block it arrived in (at most one `buffer_size` segment, or what one large read needed),
+/// which stays allocated until the last such `Bytes` is dropped. Copy a small result
+/// (`Bytes::copy_from_slice`) to keep it for long.
 pub trait StreamRead: Send {
     /// `receive()` / `receive("*l")`: the next line, without its LF and without **any** CR.
     ///
