@@ -1,90 +1,30 @@
-//! Timers armed by receives (BENCHMARKS.md §2): a [`Runtime`] wrapper that counts every
-//! `sleep_until` core asks for. A receive served from the buffer, or by a `recv` that finds
+//! Timers armed by receives (BENCHMARKS.md §2), counted by the conformance suite's
+//! [`CountingTimers`], a [`Runtime`] wrapper that counts every `sleep_until` core asks for. A receive served from the buffer, or by a `recv` that finds
 //! the bytes already in the kernel, must arm none; a receive that has to wait arms one.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cosocket::prelude::*;
 use cosocket::{ConnectOptions, Context, Runtime, Until};
+use cosocket_conformance::runtime_contract::CountingTimers;
 use serde_json::json;
 
 use crate::Outcome;
 use crate::args::{Args, Backend};
 
-/// A runtime that counts the timers armed through it.
-#[derive(Debug, Clone)]
-pub(crate) struct Counting<R> {
-    inner: R,
-    sleeps: Arc<AtomicU64>,
+/// The conformance suite's timer-counting runtime, read as "armed since the last look".
+struct Timers<R> {
+    runtime: CountingTimers<R>,
+    seen: usize,
 }
 
-impl<R> Counting<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        Self {
-            inner,
-            sleeps: Arc::default(),
-        }
-    }
-
+impl<R: Runtime> Timers<R> {
     /// Timers armed since the last call.
-    fn take(&self) -> u64 {
-        self.sleeps.swap(0, Ordering::Relaxed)
-    }
-}
-
-impl<R: Runtime> Runtime for Counting<R> {
-    type Tcp = R::Tcp;
-    type Unix = R::Unix;
-    type Udp = R::Udp;
-    type UnixDatagram = R::UnixDatagram;
-    type Sleep = R::Sleep;
-
-    fn connect_tcp(
-        &self,
-        pending: std::net::TcpStream,
-    ) -> impl Future<Output = std::io::Result<Self::Tcp>> + Send {
-        self.inner.connect_tcp(pending)
-    }
-
-    fn connect_unix(
-        &self,
-        pending: std::os::unix::net::UnixStream,
-    ) -> impl Future<Output = std::io::Result<Self::Unix>> + Send {
-        self.inner.connect_unix(pending)
-    }
-
-    fn udp(&self, socket: std::net::UdpSocket) -> std::io::Result<Self::Udp> {
-        self.inner.udp(socket)
-    }
-
-    fn unix_datagram(
-        &self,
-        socket: std::os::unix::net::UnixDatagram,
-    ) -> std::io::Result<Self::UnixDatagram> {
-        self.inner.unix_datagram(socket)
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
-        self.sleeps.fetch_add(1, Ordering::Relaxed);
-        self.inner.sleep_until(deadline)
-    }
-
-    fn now(&self) -> Instant {
-        self.inner.now()
-    }
-
-    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.inner.spawn(task);
-    }
-
-    fn resolve(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> impl Future<Output = std::io::Result<Vec<std::net::SocketAddr>>> + Send {
-        self.inner.resolve(host, port)
+    fn take(&mut self) -> usize {
+        let armed = self.runtime.armed();
+        let new = armed - self.seen;
+        self.seen = armed;
+        new
     }
 }
 
@@ -97,13 +37,13 @@ pub(crate) fn timers(args: &Args) -> Outcome {
     let directives = args.directives()?;
     match args.backend()? {
         Backend::Tokio => crate::tokio_runtime().block_on(async {
-            let runtime = Counting::new(cosocket::tokio::Tokio::new(
+            let runtime = CountingTimers::new(cosocket::tokio::Tokio::new(
                 tokio::runtime::Handle::current(),
             ));
             count_timers(runtime, directives, port).await
         }),
         Backend::Smol => smol::block_on(async {
-            let runtime = Counting::new(cosocket::smol::Smol::new());
+            let runtime = CountingTimers::new(cosocket::smol::Smol::new());
             count_timers(runtime, directives, port).await
         }),
     }
@@ -126,11 +66,12 @@ async fn request_and_settle<S: StreamSock>(sock: &mut S, lines: usize) -> Result
 }
 
 async fn count_timers<R: Runtime>(
-    runtime: Counting<R>,
+    runtime: CountingTimers<R>,
     directives: cosocket::Directives,
     port: u16,
 ) -> Outcome {
     let cx = Context::with_directives(runtime.clone(), directives);
+    let mut runtime = Timers { runtime, seen: 0 };
     let mut sock = cx
         .connect("127.0.0.1", port, &ConnectOptions::new())
         .await
