@@ -72,6 +72,9 @@ const KEEP_STORAGE: usize = 64 * 1024;
 pub struct RecvBuffer {
     storage: BytesMut,
     filled: usize,
+    /// The capacity of the block `storage` last (re)allocated or reclaimed: what stays
+    /// allocated while the buffer is empty.
+    block: usize,
     segment: usize,
     /// Bytes received into the current segment; a segment is new when the buffer was
     /// emptied (OpenResty resets `pos = last = start`) or the last one filled up.
@@ -91,6 +94,7 @@ impl RecvBuffer {
         Self {
             storage: BytesMut::new(),
             filled: 0,
+            block: 0,
             segment: segment.get(),
             segment_fill: 0,
             eof: false,
@@ -191,14 +195,28 @@ impl RecvBuffer {
         out
     }
 
+    /// Consumes the first `n` buffered bytes and hands out the first `keep` of them (a
+    /// line without its CRLF), without copying.
+    pub(crate) fn take_head(&mut self, n: usize, keep: usize) -> Bytes {
+        let n = n.min(self.len());
+        if n == 0 {
+            return Bytes::new();
+        }
+        let mut out = self.storage.split_to(n).freeze();
+        out.truncate(keep);
+        self.consumed_front(n);
+        out
+    }
+
     /// Bookkeeping after `n` bytes left the front.
     fn consumed_front(&mut self, n: usize) {
         self.filled -= n;
         self.consumed += n as u64;
         if self.filled == 0 {
             self.segment_fill = 0;
-            if self.storage.capacity() > KEEP_STORAGE.max(self.segment) {
+            if self.block > KEEP_STORAGE.max(2 * self.segment) {
                 self.storage = BytesMut::new();
+                self.block = 0;
             }
         }
     }
@@ -224,18 +242,25 @@ impl RecvBuffer {
         Poll::Ready(Ok(n))
     }
 
-    /// Ensures `want` zeroed bytes after the buffered ones. `reserve` moves the buffered
-    /// bytes to the front of the block when no handed-out `Bytes` shares it any more, and
-    /// allocates a new block (amortised) otherwise; the whole free capacity is zeroed at
-    /// once, so a block is zeroed once, not once per `recv`.
+    /// Ensures `want` zeroed bytes after the buffered ones.
+    ///
+    /// A new block holds two segments: a segment's worth of `recv` plus what the reads
+    /// leave over (a partial line or part), so that `reserve` can move the leftover to
+    /// the front of the same block once no handed-out `Bytes` shares it, instead of
+    /// allocating. It allocates (amortised) only when a result is still alive or one read
+    /// needs more. Only the bytes the `recv` may write are zeroed.
     fn make_room(&mut self, want: usize) {
         if self.storage.len() - self.filled >= want {
             return;
         }
         self.storage.truncate(self.filled);
-        self.storage.reserve(want);
-        let capacity = self.storage.capacity();
-        self.storage.resize(capacity, 0);
+        if self.storage.capacity() == 0 {
+            self.storage = BytesMut::with_capacity(2 * self.segment.max(want));
+        } else {
+            self.storage.reserve(want);
+        }
+        self.block = self.block.max(self.storage.capacity());
+        self.storage.resize(self.filled + want, 0);
     }
 }
 

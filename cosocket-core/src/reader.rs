@@ -2,7 +2,7 @@
 //! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::pattern).
 
 use bytes::{Bytes, BytesMut};
-use memchr::{memchr, memchr_iter};
+use memchr::{memchr, memchr_iter, memchr2};
 
 use crate::buffer::{Reader, RecvBuffer};
 use crate::error::{Error, Result};
@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 pub struct Line {
     /// How many buffered bytes are known to hold no LF.
     scanned: usize,
+    /// A CR that is not part of the line's final CRLF was seen: the line must be copied
+    /// without its CRs. Without one, the line is a slice of the buffer.
+    inner_cr: bool,
 }
 
 impl Line {
@@ -53,18 +56,47 @@ impl Reader for Line {
 
     fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
         let data = buf.buffered();
-        let fresh = &data[self.scanned..];
-        let found = memchr(b'\n', fresh);
-        let looked = found.map_or(fresh.len(), |i| i + 1);
-        buf.count_examined(looked);
-        match found {
-            Some(i) => {
-                let lf = self.scanned + i;
+        let start = self.scanned;
+        let mut at = start;
+        // One pass finds the LF and every CR before it: the common CRLF line needs no
+        // second look at its bytes.
+        let lf = loop {
+            let Some(i) = memchr2(b'\n', b'\r', &data[at..]) else {
+                at = data.len();
+                break None;
+            };
+            let p = at + i;
+            if data[p] == b'\n' {
+                break Some(p);
+            }
+            match data.get(p + 1) {
+                Some(b'\n') => break Some(p + 1),
+                Some(_) => {
+                    self.inner_cr = true;
+                    at = p + 1;
+                }
+                // The last buffered byte is a CR: whether an LF follows is not known
+                // yet, so the next scan starts at it again (and counts it then).
+                None => {
+                    at = p;
+                    break None;
+                }
+            }
+        };
+        match lf {
+            Some(lf) => {
+                buf.count_examined(lf + 1 - start);
                 self.scanned = 0;
-                Some(Self::take_without_cr(buf, lf, lf + 1))
+                if std::mem::take(&mut self.inner_cr) {
+                    return Some(Self::take_without_cr(buf, lf, lf + 1));
+                }
+                // At most the CR right before the LF: the line leaves without a copy.
+                let cr = lf > 0 && buf.buffered()[lf - 1] == b'\r';
+                Some(buf.take_head(lf + 1, lf - usize::from(cr)))
             }
             None => {
-                self.scanned += looked;
+                buf.count_examined(at - start);
+                self.scanned = at;
                 None
             }
         }
@@ -83,6 +115,7 @@ impl Line {
     /// The pending line content, CRs removed, consumed (spec §2.3).
     fn take_partial(&mut self, buf: &mut RecvBuffer) -> Bytes {
         self.scanned = 0;
+        self.inner_cr = false;
         let n = buf.len();
         Self::take_without_cr(buf, n, n)
     }
