@@ -531,7 +531,7 @@ def write_benchmarks_md(text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="the release build of cosocket-bench")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--files", type=int, default=25, help="stream total = N x the 8 MB data file")
     ap.add_argument("--pairs", type=int, default=30)
     ap.add_argument("--round-trips", type=int, default=10000)

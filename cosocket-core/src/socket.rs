@@ -24,10 +24,10 @@ use crate::pattern::Until;
 /// Every read is cancel safe: dropping its future before completion consumes nothing, and
 /// every byte received stays buffered for the next read.
 ///
-/// Reads return their bytes without copying them: a `Bytes` shares the receive buffer's
-/// block it arrived in (at most one `buffer_size` segment, or what one large read needed),
-/// which stays allocated until the last such `Bytes` is dropped. Copy a small result
-/// (`Bytes::copy_from_slice`) to keep it for long.
+/// Results over [`COPY_MAX`](crate::buffer::COPY_MAX) (256) bytes are not copied: such a
+/// `Bytes` shares the receive buffer's block it arrived in (about two `buffer_size`
+/// segments, or what one large read needed), which stays allocated until the last such
+/// `Bytes` is dropped. Shorter results are copies.
 pub trait StreamRead: Send {
     /// `receive()` / `receive("*l")`: the next line, without its LF and without **any** CR.
     ///
