@@ -7,7 +7,8 @@
 //! * Bytes leave the buffer only when a read call *completes* (successfully or with an
 //!   error that returns them as the partial), so dropping a read future loses nothing.
 //! * Readers remember how far they scanned, so no byte is scanned twice across polls.
-//! * Nothing reserves more than one segment ahead of what arrived: `receive_exact(1 << 40)`
+//! * Nothing reserves more than two segments ahead of what arrived (one block holds a
+//!   segment's `recv` and the leftover of the reads before it): `receive_exact(1 << 40)`
 //!   holds only the bytes that really came.
 
 use std::io;
