@@ -15,6 +15,7 @@
 
 use bytes::Bytes;
 use memchr::memchr;
+use memchr::memmem::Finder;
 
 use crate::buffer::{ReadEpoch, Reader, RecvBuffer};
 use crate::error::{Error, Result};
@@ -140,6 +141,11 @@ fn recovery_edges(p: &[u8]) -> Vec<(usize, u8, usize)> {
 #[derive(Debug, Clone)]
 pub struct Until {
     pattern: Pattern,
+    /// `memmem` for patterns whose first byte occurs nowhere else in them: for those,
+    /// OpenResty's automaton started in state 0 completes exactly at the first occurrence
+    /// (no partial match can hide the start of another), so a vectorised search may
+    /// replace it there. `None` for the others, which the automaton runs byte by byte.
+    finder: Option<Finder<'static>>,
     inclusive: bool,
     /// Withheld bytes (the automaton's state): always the first `held` buffered bytes.
     held: usize,
@@ -152,8 +158,11 @@ pub struct Until {
 impl Until {
     /// An iterator for `pattern`; an empty pattern is `pattern is empty` (spec §2.5).
     pub fn new(pattern: impl AsRef<[u8]>) -> Result<Self> {
+        let bytes = pattern.as_ref();
+        let first_unique = bytes.len() >= 2 && !bytes[1..].contains(&bytes[0]);
         Ok(Self {
-            pattern: Pattern::new(pattern.as_ref())?,
+            pattern: Pattern::new(bytes)?,
+            finder: first_unique.then(|| Finder::new(bytes).into_owned()),
             inclusive: false,
             held: 0,
             epoch: None,
@@ -250,6 +259,27 @@ impl UntilRead<'_> {
                 return (Scanned::NeedMore, pos - start);
             }
             if self.state == 0 {
+                if let Some(finder) = &self.until.finder {
+                    let rest = &data[pos..];
+                    match finder.find(rest) {
+                        // Within the budget: the automaton would emit the `i` bytes before
+                        // the occurrence and then complete on it.
+                        Some(i) if self.budget.is_none_or(|b| i < b) => {
+                            self.emitted += i;
+                            if let Some(budget) = &mut self.budget {
+                                *budget -= i;
+                            }
+                            self.state = m;
+                            return (Scanned::Complete, pos + i + m - start);
+                        }
+                        // No occurrence: only the last `m - 1` bytes may start one.
+                        None if self.budget.is_none() && rest.len() >= m => {
+                            self.emit(rest.len() + 1 - m);
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
                 // Nothing matched: skip to the next occurrence of the first byte, emitting
                 // everything before it (but no more than the budget).
                 let end = match self.budget {
