@@ -372,9 +372,10 @@ def stream_tables(st):
                        ("lines-codec", "tokio-util `LinesCodec`")):
         out.append("| %s | lines | %s | %s |" % (what, cell(name + "/4096"), cell(name + "/65536")))
     out.append("| memchr `memmem` over the bytes in memory | multipart | - | %s |" % cell("memmem"))
-    out += ["", "Ratios of medians (✔ meets the target, ✘ below it). *Ceiling*: the raw read loop of the "
-            "same runtime over the baseline, the most any reader could reach over this loopback.", "",
-            "| ratio | target | 4096 tokio | 4096 smol | 65536 tokio | 65536 smol | ceiling 4096 / 65536 (tokio) |",
+    out += ["", "Ratios of medians (✔ meets the target, ✘ below it). Last column: the plain tokio read loop "
+            "over the same baseline; where a target is above it, meeting the target means beating that loop "
+            "(which some readers do: the loop is a reference, not a hard limit).", "",
+            "| ratio | target | 4096 tokio | 4096 smol | 65536 tokio | 65536 smol | raw tokio loop / baseline, 4096 / 65536 |",
             "|---|---|---|---|---|---|---|"]
     raw = {"tokio": "raw-tokio", "smol": "raw-asyncio"}
 

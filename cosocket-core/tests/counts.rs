@@ -57,6 +57,30 @@ fn receive_until_scans_each_byte_about_once() {
     );
 }
 
+/// The same bound on the `memmem` path (a pattern whose first byte occurs once in it), over
+/// CRLF lines, each `\r\n` a false start of the pattern, delivered 7 bytes at a time.
+#[test]
+fn receive_until_with_a_unique_first_byte_scans_each_byte_about_once() {
+    const LINES: usize = 10_000;
+    let line = b"0123456789abcdefghijklmnopqrstuvwxyz\r\n";
+    let body: Vec<u8> = line.repeat(LINES);
+    let src = MemSource::new([]);
+    for chunk in body.chunks(7) {
+        src.push(Feed::data(chunk));
+        src.push(Feed::Pending);
+    }
+    src.push(Feed::data(b"\r\n--boundary"));
+    let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
+    let mut until = Until::new("\r\n--boundary").unwrap();
+    let part = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src)
+        .unwrap()
+        .unwrap();
+    assert_eq!(part.unwrap(), body);
+    let len = body.len() as u64 + 12;
+    assert!(buf.examined() <= 2 * len, "examined {}", buf.examined());
+    assert!(buf.examined() >= len, "examined {}", buf.examined());
+}
+
 /// A read future dropped after `Pending` consumes nothing: the next read gets every byte.
 #[test]
 fn cancelled_read_loses_no_byte() {
