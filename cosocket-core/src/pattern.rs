@@ -265,10 +265,7 @@ impl UntilRead<'_> {
                         // Within the budget: the automaton would emit the `i` bytes before
                         // the occurrence and then complete on it.
                         Some(i) if self.budget.is_none_or(|b| i < b) => {
-                            self.emitted += i;
-                            if let Some(budget) = &mut self.budget {
-                                *budget -= i;
-                            }
+                            self.emit(i);
                             self.state = m;
                             return (Scanned::Complete, pos + i + m - start);
                         }

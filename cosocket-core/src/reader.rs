@@ -2,7 +2,7 @@
 //! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::pattern).
 
 use bytes::{Bytes, BytesMut};
-use memchr::{memchr, memchr_iter, memchr2};
+use memchr::{memchr_iter, memchr2};
 
 use crate::buffer::{Reader, RecvBuffer};
 use crate::error::{Error, Result};
@@ -24,30 +24,26 @@ impl Line {
         Self::default()
     }
 
-    /// Takes `n` bytes, dropping every CR, and consumes `consume` bytes.
-    fn take_without_cr(buf: &mut RecvBuffer, n: usize, consume: usize) -> Bytes {
+    /// Hands out the line's first `n` bytes without any CR and consumes `consume` bytes.
+    /// `inner_cr`: a CR other than one at `n - 1` is among them.
+    fn take_line(buf: &mut RecvBuffer, n: usize, consume: usize, inner_cr: bool) -> Bytes {
+        if !inner_cr {
+            // At most the final CR: the line leaves the buffer in one piece.
+            let cr = n > 0 && buf.buffered()[n - 1] == b'\r';
+            return buf.take_head(consume, n - usize::from(cr));
+        }
+        // CRs inside the line: one more pass, memchr finds each, the gaps are copied.
         buf.count_examined(n);
         let line = &buf.buffered()[..n];
-        // `gone`: how many of the `n` bytes have left the buffer.
-        let (out, gone) = match memchr(b'\r', line) {
-            // No CR, or only the CR of a CRLF: the line leaves the buffer without a copy.
-            None => (buf.take(n), n),
-            Some(cr) if cr + 1 == n => (buf.take(cr), cr),
-            Some(_) => {
-                // CRs inside the line: one pass, memchr finds each, the gaps are copied.
-                let mut out = BytesMut::with_capacity(n);
-                let mut from = 0;
-                for cr in memchr_iter(b'\r', line) {
-                    out.extend_from_slice(&line[from..cr]);
-                    from = cr + 1;
-                }
-                out.extend_from_slice(&line[from..]);
-                (out.freeze(), 0)
-            }
-        };
-        // The rest: a trailing CR, the LF.
-        buf.consume(consume - gone);
-        out
+        let mut out = BytesMut::with_capacity(n);
+        let mut from = 0;
+        for cr in memchr_iter(b'\r', line) {
+            out.extend_from_slice(&line[from..cr]);
+            from = cr + 1;
+        }
+        out.extend_from_slice(&line[from..]);
+        buf.consume(consume);
+        out.freeze()
     }
 }
 
@@ -87,12 +83,8 @@ impl Reader for Line {
             Some(lf) => {
                 buf.count_examined(lf + 1 - start);
                 self.scanned = 0;
-                if std::mem::take(&mut self.inner_cr) {
-                    return Some(Self::take_without_cr(buf, lf, lf + 1));
-                }
-                // At most the CR right before the LF: the line leaves without a copy.
-                let cr = lf > 0 && buf.buffered()[lf - 1] == b'\r';
-                Some(buf.take_head(lf + 1, lf - usize::from(cr)))
+                let inner_cr = std::mem::take(&mut self.inner_cr);
+                Some(Self::take_line(buf, lf, lf + 1, inner_cr))
             }
             None => {
                 buf.count_examined(at - start);
@@ -114,10 +106,13 @@ impl Reader for Line {
 impl Line {
     /// The pending line content, CRs removed, consumed (spec §2.3).
     fn take_partial(&mut self, buf: &mut RecvBuffer) -> Bytes {
-        self.scanned = 0;
-        self.inner_cr = false;
+        // Every scan runs before a call ends, so the scan covered all buffered bytes but
+        // a final CR it left for the next one: `inner_cr` speaks for the whole partial.
         let n = buf.len();
-        Self::take_without_cr(buf, n, n)
+        debug_assert!(n - self.scanned.min(n) <= 1, "a partial line not scanned");
+        self.scanned = 0;
+        let inner_cr = std::mem::take(&mut self.inner_cr);
+        Self::take_line(buf, n, n, inner_cr)
     }
 }
 

@@ -260,19 +260,18 @@ impl Connection {
                 }
             }
         }
-        let Self {
-            socket,
-            index,
-            shared,
-            ..
-        } = self;
-        drop(socket);
-        shared.set_end(index, End::ClosedByPeer);
+        self.close_as(End::ClosedByPeer);
     }
 
     /// FORMAT §3.2 `reset`: `SO_LINGER {on, 0}` makes `close()` send an RST.
     fn reset(self) {
         let _ = self.socket.set_linger(Some(Duration::ZERO));
+        self.close_as(End::ResetByPeer);
+    }
+
+    /// Closes the socket first, then records how the connection ended (a reader of the
+    /// record then sees the close done).
+    fn close_as(self, end: End) {
         let Self {
             socket,
             index,
@@ -280,7 +279,7 @@ impl Connection {
             ..
         } = self;
         drop(socket);
-        shared.set_end(index, End::ResetByPeer);
+        shared.set_end(index, end);
     }
 
     /// FORMAT §3.2: after the last step an open connection is held, read and logged,
