@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use cosocket::prelude::*;
-use cosocket::{ConnectOptions, Context, Runtime, Until};
+use cosocket::rt::Runtime;
+use cosocket::{ConnectOptions, Context, Until};
 use cosocket_conformance::runtime_contract::CountingTimers;
 use serde_json::json;
 

@@ -7,7 +7,8 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use cosocket::prelude::*;
-use cosocket::{ConnectOptions, Context, Runtime};
+use cosocket::rt::Runtime;
+use cosocket::{ConnectOptions, Context};
 use serde_json::json;
 
 use crate::Outcome;

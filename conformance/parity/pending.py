@@ -8,7 +8,8 @@ COMPARE_OUTPUT is what `compare.py EXPECTED ACTUAL --verbose` printed: one
 "ok   NAME" or "FAIL NAME: ..." line per scenario (continuation lines start with
 spaces).  PENDING_FILE lists scenarios not expected to pass yet, one per line as
 "NAME  reason" ('#' comments and blank lines allowed); only pool scenarios
-(ka_*, unix_keepalive) and UDP scenarios (udp_*) may be listed.
+(ka_*, unix_keepalive), UDP scenarios (udp_*) and TLS scenarios (tls_*) may be
+listed.
 
 Prints "LABEL: P passed, F failed, N pending" and exits 1 if a scenario not
 listed fails, a listed one passes (take it off the list: it only shrinks), or
@@ -17,7 +18,7 @@ the list names a scenario compare.py did not score or one it may not hold.
 import re
 import sys
 
-ALLOWED = re.compile(r"^(ka_.*|unix_keepalive|udp_.*)$")
+ALLOWED = re.compile(r"^(ka_.*|unix_keepalive|udp_.*|tls_.*)$")
 
 
 def read_pending(path):
@@ -53,7 +54,7 @@ def main(argv):
     problems = []
     for name in sorted(pending):
         if not ALLOWED.match(name):
-            problems.append("PENDING may list only pool and UDP scenarios, not %s" % name)
+            problems.append("PENDING may list only pool, UDP and TLS scenarios, not %s" % name)
         if name not in results:
             problems.append("PENDING lists %s, which compare.py did not score" % name)
     passed = failed = waiting = 0

@@ -9,7 +9,8 @@ use std::pin::Pin;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cosocket_core::{Context, Cosockets, Directives, Runtime};
+use cosocket_core::rt::Runtime;
+use cosocket_core::{Context, Cosockets, Directives};
 
 /// A boxed, sendable future: what harnesses run.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;

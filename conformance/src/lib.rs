@@ -4,7 +4,7 @@
 //!
 //! * [`conformance_tests!`] expands into one `#[test]` per case of the suite for a
 //!   [`Harness`] (a fresh [`Cosockets`](cosocket_core::Cosockets) context per case plus an
-//!   executor). [`RuntimeHarness`] covers every [`Runtime`](cosocket_core::Runtime):
+//!   executor). [`RuntimeHarness`] covers every [`Runtime`](cosocket_core::rt::Runtime):
 //!
 //!   ```no_run
 //!   use cosocket_conformance::{RuntimeHarness, Task};

@@ -13,9 +13,8 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cosocket_core::{
-    ConnectOptions, Context, Cosockets, DatagramIo, Runtime, StreamIo, StreamRead, TcpSock,
-};
+use cosocket_core::rt::{DatagramIo, Runtime, StreamIo};
+use cosocket_core::{ConnectOptions, Context, Cosockets, StreamRead, TcpSock};
 use socket2::{Domain, Socket, Type};
 
 /// A non-blocking TCP connect to `addr`, started as core starts it.

@@ -82,7 +82,7 @@ impl Default for Directives {
 /// | `Err` of kind `TimedOut`, or `resolver_timeout` passed | `H could not be resolved (110: Operation timed out)` |
 /// | any other `Err` | `H could not be resolved (2: Server failure)` |
 ///
-/// The runtime's resolver ([`resolve_blocking`](crate::resolve_blocking), `getaddrinfo`)
+/// The runtime's resolver ([`resolve_blocking`](crate::rt::resolve_blocking), `getaddrinfo`)
 /// reports a name that does not exist as `NotFound`.
 ///
 /// ```
@@ -105,7 +105,7 @@ impl Default for Directives {
 /// ```
 #[derive(Clone, Default)]
 pub enum Resolver {
-    /// The runtime's resolver ([`Runtime::resolve`](crate::Runtime::resolve)).
+    /// The runtime's resolver ([`Runtime::resolve`](crate::rt::Runtime::resolve)).
     #[default]
     Runtime,
     /// None, as nginx without a `resolver` directive: a host name fails with

@@ -2,25 +2,21 @@
 //! creates sockets. Pools never cross contexts (nor runtimes).
 
 use std::fmt;
-use std::sync::Arc;
 
+use crate::config::Directives;
+use crate::cosockets::Cosockets;
 use crate::datagram::Datagram;
-use crate::pool::Pools;
+use crate::options::PoolStats;
+use crate::rt::Runtime;
 use crate::stream::Stream;
-use crate::{Cosockets, Directives, PoolStats, Runtime};
+use crate::worker::Worker;
 
 /// core's [`Cosockets`] for any [`Runtime`]: `Context::new(Tokio::new(handle))`.
 ///
 /// Cheap to clone; clones share the directives and the pools. Dropping the last clone
 /// (and every socket made from it) closes the pooled connections.
 pub struct Context<R: Runtime> {
-    shared: Arc<Shared<R>>,
-}
-
-struct Shared<R: Runtime> {
-    runtime: R,
-    directives: Directives,
-    pools: Pools<R>,
+    worker: Worker<R>,
 }
 
 impl<R: Runtime> Context<R> {
@@ -32,28 +28,20 @@ impl<R: Runtime> Context<R> {
     /// A context with the given directives (`lua_socket_*`, resolver).
     pub fn with_directives(runtime: R, directives: Directives) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                pools: Pools::new(runtime.clone()),
-                runtime,
-                directives,
-            }),
+            worker: Worker::new(runtime, directives),
         }
     }
 
     /// The runtime.
     pub fn runtime(&self) -> &R {
-        &self.shared.runtime
-    }
-
-    pub(crate) fn pools(&self) -> &Pools<R> {
-        &self.shared.pools
+        self.worker.runtime()
     }
 }
 
 impl<R: Runtime> Clone for Context<R> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            worker: self.worker.clone(),
         }
     }
 }
@@ -61,8 +49,8 @@ impl<R: Runtime> Clone for Context<R> {
 impl<R: Runtime> fmt::Debug for Context<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
-            .field("directives", &self.shared.directives)
-            .field("pools", &self.shared.pools)
+            .field("directives", self.worker.directives())
+            .field("pools", self.worker.pools())
             .finish()
     }
 }
@@ -72,18 +60,18 @@ impl<R: Runtime> Cosockets for Context<R> {
     type Datagram = Datagram<R>;
 
     fn stream(&self) -> Stream<R> {
-        Stream::new(self.clone())
+        Stream::new(self.worker.clone())
     }
 
     fn datagram(&self) -> Datagram<R> {
-        Datagram::new(self.clone())
+        Datagram::new(self.worker.clone())
     }
 
     fn directives(&self) -> &Directives {
-        &self.shared.directives
+        self.worker.directives()
     }
 
     fn pool_stats(&self, key: &str) -> Option<PoolStats> {
-        self.shared.pools.stats(key)
+        self.worker.pools().stats(key)
     }
 }

@@ -13,14 +13,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::addresses;
-use crate::context::Context;
-use crate::deadline::effective_timeout;
-use crate::error::{Error, ErrorKind, Result};
-use crate::fragments::{FragmentList, Fragments};
-use crate::host::{self, Endpoint};
+use crate::options::{Address, MAX_DATAGRAM};
+use crate::proto::deadline::effective_timeout;
+use crate::proto::host::{self, Endpoint, parse_bind_ip};
+use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result};
+use crate::resolve::resolve;
+use crate::rt::{DatagramIo, Runtime};
+use crate::socket::UdpSock;
 use crate::timer::OpTimer;
-use crate::{Address, Cosockets, DatagramIo, MAX_DATAGRAM, Runtime, UdpSock, log};
+use crate::worker::Worker;
+use crate::{fd, log};
 
 /// A connected datagram socket of runtime `R`.
 enum DatagramConn<R: Runtime> {
@@ -56,7 +58,7 @@ impl<R: Runtime> AsFd for DatagramConn<R> {
 /// A datagram socket of core: [`UdpSock`] over runtime `R`. Made by
 /// [`Context::datagram`](crate::Cosockets::datagram).
 pub struct Datagram<R: Runtime> {
-    cx: Context<R>,
+    worker: Worker<R>,
     conn: Option<DatagramConn<R>>,
     timeout: Option<Duration>,
     bind: Option<IpAddr>,
@@ -78,9 +80,9 @@ impl<R: Runtime> std::fmt::Debug for Datagram<R> {
 static NEXT_ABSTRACT: AtomicU64 = AtomicU64::new(0);
 
 impl<R: Runtime> Datagram<R> {
-    pub(crate) fn new(cx: Context<R>) -> Self {
+    pub(crate) fn new(worker: Worker<R>) -> Self {
         Self {
-            cx,
+            worker,
             conn: None,
             timeout: None,
             bind: None,
@@ -95,7 +97,10 @@ impl<R: Runtime> Datagram<R> {
             socket.bind(&SocketAddr::new(ip, 0).into())?;
         }
         socket.connect(&addr.into())?;
-        self.cx.runtime().udp(socket.into()).map(DatagramConn::Udp)
+        self.worker
+            .runtime()
+            .udp(socket.into())
+            .map(DatagramConn::Udp)
     }
 
     fn open_unix(&self, path: &std::path::Path) -> io::Result<DatagramConn<R>> {
@@ -111,7 +116,7 @@ impl<R: Runtime> Datagram<R> {
         let socket = UnixDatagram::bind_addr(&UnixAddr::from_abstract_name(name.as_bytes())?)?;
         socket.connect(path)?;
         socket.set_nonblocking(true)?;
-        self.cx
+        self.worker
             .runtime()
             .unix_datagram(socket)
             .map(DatagramConn::Unix)
@@ -127,13 +132,14 @@ impl<R: Runtime> UdpSock for Datagram<R> {
                 // OpenResty picks one address at random; we take the resolver's order and
                 // move on when creating or connecting a socket for one fails (an IPv6
                 // address without an IPv6 route), as TCP connects do (spec §12).
-                let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
-                let mut opened = Err(io::Error::from(io::ErrorKind::AddrNotAvailable));
-                for addr in addrs {
-                    opened = self.open_udp(addr);
+                let rt = self.worker.runtime();
+                let (first, rest) = resolve(rt, self.worker.directives(), &host, port).await?;
+                let mut opened = self.open_udp(first);
+                for &addr in &rest {
                     if opened.is_ok() {
                         break;
                     }
+                    opened = self.open_udp(addr);
                 }
                 opened
             }
@@ -162,8 +168,8 @@ impl<R: Runtime> UdpSock for Datagram<R> {
 
     async fn receive(&mut self, size: usize) -> Result<Bytes> {
         {
-            let directives = self.cx.directives();
-            let rt = self.cx.runtime();
+            let directives = self.worker.directives();
+            let rt = self.worker.runtime();
             let Some(conn) = self.conn.as_ref() else {
                 log::module(
                     directives,
@@ -203,10 +209,7 @@ impl<R: Runtime> UdpSock for Datagram<R> {
     }
 
     fn bind(&mut self, ip: &str) -> Result<()> {
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| Error::new(ErrorKind::InvalidArgument, "bad address"))?;
-        self.bind = Some(ip);
+        self.bind = Some(parse_bind_ip(ip)?);
         Ok(())
     }
 
@@ -218,10 +221,10 @@ impl<R: Runtime> UdpSock for Datagram<R> {
     }
 
     fn local_addr(&self) -> Result<Address> {
-        addresses::local(self.fd()?)
+        fd::local(self.fd()?)
     }
 
     fn peer_addr(&self) -> Result<Address> {
-        addresses::peer(self.fd()?)
+        fd::peer(self.fd()?)
     }
 }

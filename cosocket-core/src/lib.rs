@@ -1,74 +1,56 @@
 //! # cosocket-core
 //!
-//! Everything of [cosocket](https://docs.rs/cosocket) that does not depend on an executor:
-//! the public traits ([`Cosockets`], [`StreamRead`], [`StreamWrite`], [`StreamSock`],
-//! [`TcpSock`], [`UnixSock`], [`UdpSock`]), the [`Error`] type with OpenResty's messages,
-//! the [`Directives`], the receive buffer and its readers, the `receiveuntil` automaton,
-//! [`Fragments`] for sends, deadlines, and the [`Runtime`] contract a backend implements.
+//! Everything of [cosocket](https://docs.rs/cosocket) that does not depend on an executor,
+//! in three layers (ARCHITECTURE.md at the repository's root has the map):
 //!
-//! Applications use the `cosocket` facade crate; backend authors implement [`Runtime`]
-//! (see `cosocket-tokio` and `cosocket-smol` for two of about a hundred lines each); other
-//! implementations of the traits (a simulated network, io_uring) prove themselves with the
-//! conformance suite.
+//! * [`proto`]: the protocol layer, with no I/O: the receive buffer, the readers, the
+//!   `receiveuntil` automaton ([`Until`]), [`Fragments`] for sends, deadlines, the host
+//!   parser and the [`Error`] type with OpenResty's messages.
+//! * the sockets and the pool, generic over a runtime: the public traits ([`Cosockets`],
+//!   [`StreamRead`], [`StreamWrite`], [`StreamSock`], [`TcpSock`], [`UnixSock`],
+//!   [`UdpSock`]), their implementation ([`Context`], [`Stream`], [`Datagram`]) and the
+//!   [`Directives`].
+//! * [`rt`]: the contract a backend implements ([`Runtime`](rt::Runtime)); see
+//!   `cosocket-tokio` and `cosocket-smol`.
 //!
-//! The pure parts are public so that they can be reused and tested on their own:
+//! Applications use the `cosocket` facade crate; backend authors implement
+//! [`rt::Runtime`]; other implementations of the traits (a simulated network, io_uring)
+//! prove themselves with the conformance suite.
 //!
-//! ```
-//! use std::num::NonZeroUsize;
-//! use cosocket_core::buffer::{ReadCall, RecvBuffer};
-//! use cosocket_core::testing::{drive, Feed, MemSource};
-//! use cosocket_core::Until;
+//! Where each OpenResty method lives:
 //!
-//! // "one--abctwo" arriving in three pieces, read with receiveuntil("--abc").
-//! let src = MemSource::new([Feed::data("one-"), Feed::Pending, Feed::data("-ab"), Feed::data("ctwo"), Feed::Eof]);
-//! let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
-//! let mut until = Until::new("--abc").unwrap();
-//! let part = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src).unwrap().unwrap();
-//! assert_eq!(part.unwrap(), "one");
-//! let err = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src).unwrap().unwrap_err();
-//! assert_eq!(err.to_string(), "closed");
-//! assert_eq!(err.partial().unwrap(), "two");
-//! ```
+//! | OpenResty | trait | implementation |
+//! |---|---|---|
+//! | `ngx.socket.tcp()`, `ngx.socket.udp()`, `ngx.socket.connect` | [`Cosockets`] | `context.rs` |
+//! | `connect` | [`TcpSock`], [`UnixSock`] | `stream/connect.rs` |
+//! | `receive`, `receiveany`, `receiveuntil` | [`StreamRead`] | `stream/read.rs` over [`proto`] |
+//! | `send` (and `shutdown`) | [`StreamWrite`] | `stream/send.rs` |
+//! | `settimeout(s)`, `close`, `setkeepalive`, `getreusedtimes`, `setoption`, `getoption`, `bind`, `getfd` | [`StreamSock`] | `stream/mod.rs` (fd calls in `fd.rs`, the pool in `pool/`) |
+//! | UDP `setpeername`, `send`, `receive`, `close`, `bind` | [`UdpSock`] | `datagram.rs` |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod addresses;
-pub mod buffer;
 mod config;
-mod conn;
-mod connect;
 mod context;
 mod cosockets;
 mod datagram;
-pub mod deadline;
-mod error;
-pub mod fragments;
-mod halves;
-mod host;
+mod fd;
 mod log;
-pub mod pattern;
+mod options;
 mod pool;
-pub mod reader;
+pub mod proto;
 mod resolve;
-mod runtime;
-mod sides;
+pub mod rt;
 mod socket;
-mod sockopt;
 mod stream;
-pub mod testing;
 mod timer;
+mod worker;
 
 pub use bytes::Bytes;
 pub use config::{Directives, Resolve, Resolver};
 pub use context::Context;
-pub use cosockets::{ConnectOptions, Cosockets, PoolStats};
+pub use cosockets::Cosockets;
 pub use datagram::Datagram;
-pub use error::{Error, ErrorKind, Result};
-pub use fragments::{Fragment, FragmentList, Fragments};
-pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-pub use pattern::Until;
-pub use runtime::{DatagramIo, Runtime, StreamIo, resolve_blocking};
-pub use socket::{
-    Address, MAX_DATAGRAM, ReuniteError, SocketOption, StreamRead, StreamSock, StreamWrite,
-    TcpSock, UdpSock, UnixSock,
-};
-pub use stream::Stream;
+pub use options::{Address, ConnectOptions, MAX_DATAGRAM, PoolStats, ReuniteError, SocketOption};
+pub use proto::{Error, ErrorKind, Fragment, FragmentList, Fragments, Result, Until};
+pub use socket::{StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock};
+pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, Stream, WriteHalf};

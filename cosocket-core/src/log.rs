@@ -7,15 +7,12 @@
 
 use std::io;
 
-use crate::Directives;
+use crate::config::Directives;
+use crate::proto::strerror;
 
 /// nginx's `(N: Text)` form of an OS error: the errno and the unmodified `strerror` text.
 pub(crate) fn errno_text(error: &io::Error) -> String {
-    let text = error.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
-    };
+    let text = strerror(error);
     match error.raw_os_error() {
         Some(code) => format!("({code}: {text})"),
         None => format!("({text})"),

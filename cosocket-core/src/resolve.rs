@@ -4,20 +4,20 @@
 use std::io;
 use std::net::SocketAddr;
 
-use crate::context::Context;
-use crate::deadline::saturating_add;
-use crate::error::{Error, ErrorKind, Result};
+use crate::config::{Directives, Resolver};
+use crate::proto::deadline::saturating_add;
+use crate::proto::{Error, ErrorKind, Result};
+use crate::rt::Runtime;
 use crate::timer::within;
-use crate::{Cosockets, Resolver, Runtime};
 
-/// Every address of `host`, in the order to try them.
+/// Every address of `host`, in the order to try them: the first, and the others (a
+/// resolver that answers with no address fails with `Host not found`).
 pub(crate) async fn resolve<R: Runtime>(
-    cx: &Context<R>,
+    rt: &R,
+    directives: &Directives,
     host: &str,
     port: u16,
-) -> Result<Vec<SocketAddr>> {
-    let directives = cx.directives();
-    let rt = cx.runtime();
+) -> Result<(SocketAddr, Vec<SocketAddr>)> {
     let deadline = saturating_add(rt.now(), directives.resolver_timeout);
     let looked_up = match &directives.resolver {
         Resolver::None => {
@@ -30,7 +30,10 @@ pub(crate) async fn resolve<R: Runtime>(
         Resolver::Custom(resolver) => within(rt, deadline, resolver.resolve(host, port)).await,
     };
     match looked_up.unwrap_or_else(|| Err(io::Error::from(io::ErrorKind::TimedOut))) {
-        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+        Ok(mut addrs) if !addrs.is_empty() => {
+            let first = addrs.remove(0);
+            Ok((first, addrs))
+        }
         Ok(_) => Err(resolve_error(host, io::ErrorKind::NotFound)),
         Err(e) => Err(resolve_error(host, e.kind())),
     }

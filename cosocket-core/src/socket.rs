@@ -9,15 +9,13 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::BorrowedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::cosockets::ConnectOptions;
-use crate::error::Result;
-use crate::fragments::Fragments;
-use crate::pattern::Until;
+use crate::options::{Address, ConnectOptions, ReuniteError, SocketOption};
+use crate::proto::{Fragments, Result, Until};
 
 /// The reading side of a stream socket (the whole socket, or a read half).
 ///
@@ -97,85 +95,6 @@ pub trait StreamWrite: Send {
     /// on. OpenResty's HTTP module never offered it (spec §12).
     fn shutdown(&mut self) -> Result<()>;
 }
-
-/// A stream socket option for [`StreamSock::set_option`] / [`StreamSock::get_option`]
-/// (spec §8.1; values are C `int`s, booleans as 1 / 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SocketOption {
-    /// `keepalive`: `SO_KEEPALIVE`.
-    KeepAlive,
-    /// `reuseaddr`: `SO_REUSEADDR`.
-    ReuseAddr,
-    /// `tcp-nodelay`: `TCP_NODELAY`.
-    TcpNoDelay,
-    /// `sndbuf`: `SO_SNDBUF` (Linux reads back twice the value set).
-    SndBuf,
-    /// `rcvbuf`: `SO_RCVBUF`.
-    RcvBuf,
-    /// `keepintvl`: `TCP_KEEPINTVL`.
-    KeepIntvl,
-    /// `keepcnt`: `TCP_KEEPCNT`.
-    KeepCnt,
-}
-
-impl SocketOption {
-    /// Every option.
-    pub const ALL: [Self; 7] = [
-        Self::KeepAlive,
-        Self::ReuseAddr,
-        Self::TcpNoDelay,
-        Self::SndBuf,
-        Self::RcvBuf,
-        Self::KeepIntvl,
-        Self::KeepCnt,
-    ];
-
-    /// OpenResty's name for the option.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::KeepAlive => "keepalive",
-            Self::ReuseAddr => "reuseaddr",
-            Self::TcpNoDelay => "tcp-nodelay",
-            Self::SndBuf => "sndbuf",
-            Self::RcvBuf => "rcvbuf",
-            Self::KeepIntvl => "keepintvl",
-            Self::KeepCnt => "keepcnt",
-        }
-    }
-
-    /// The option of OpenResty's `name`; anything else is
-    /// `unsupported option NAME`.
-    pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.name() == name)
-            .ok_or_else(|| {
-                crate::Error::new(
-                    crate::ErrorKind::UnsupportedOption,
-                    format!("unsupported option {name}"),
-                )
-            })
-    }
-}
-
-impl fmt::Display for SocketOption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Owned halves that do not belong to the same socket; both are given back.
-#[derive(Debug)]
-pub struct ReuniteError<R, W>(pub R, pub W);
-
-impl<R, W> fmt::Display for ReuniteError<R, W> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("tried to reunite halves that are not from the same socket")
-    }
-}
-
-impl<R: fmt::Debug, W: fmt::Debug> std::error::Error for ReuniteError<R, W> {}
 
 /// A stream socket (TCP or Unix): both sides, plus connection management.
 ///
@@ -355,44 +274,3 @@ pub trait UdpSock: Send {
     /// The peer set by `set_peer_name`, as the kernel has it; `closed` before.
     fn peer_addr(&self) -> Result<Address>;
 }
-
-/// A socket's local or peer address ([`StreamSock::local_addr`], [`UdpSock::peer_addr`],
-/// …). Displayed as logs name peers: `127.0.0.1:6379`, `[::1]:80`, `unix:/path`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Address {
-    /// An IP address and port (TCP, UDP).
-    Ip(SocketAddr),
-    /// A Unix socket bound to a path.
-    Path(PathBuf),
-    /// A Unix socket bound to a Linux abstract name (without the leading NUL); displayed
-    /// as `unix:@name`.
-    Abstract(Vec<u8>),
-    /// A Unix socket without a name (a client end that never bound); displayed as `unix:`.
-    Unnamed,
-}
-
-impl Address {
-    /// The IP address and port, if this is one.
-    pub fn ip(&self) -> Option<SocketAddr> {
-        match self {
-            Self::Ip(addr) => Some(*addr),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Ip(addr) => write!(f, "{addr}"),
-            Self::Path(path) => write!(f, "unix:{}", path.display()),
-            Self::Abstract(name) => write!(f, "unix:@{}", String::from_utf8_lossy(name)),
-            Self::Unnamed => f.write_str("unix:"),
-        }
-    }
-}
-
-/// The largest datagram `UdpSock::receive` returns: OpenResty's default and maximum
-/// receive size (65536 since v0.10.23).
-pub const MAX_DATAGRAM: usize = 65536;

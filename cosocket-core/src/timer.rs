@@ -7,12 +7,13 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Duration;
 
-use crate::Runtime;
-use crate::deadline::{Check, Deadline, TimeoutMode};
+use crate::proto::deadline::{Check, Deadline, TimeoutMode};
+use crate::rt::{Runtime, Sleep};
 
-/// A lazily armed deadline and its sleep. The sleep is boxed: it exists only once the
+/// A lazily armed deadline and its sleep. The sleep is boxed once: it exists only once the
 /// operation waits (a `recv` that would block costs far more than the allocation), and the
-/// futures of the calls that never wait stay small, which the buffered readers feel.
+/// futures of the calls that never wait stay small, which the buffered readers feel. A
+/// re-arm resets that sleep ([`Sleep::reset`]) rather than making a new one.
 pub(crate) struct OpTimer<S> {
     mode: TimeoutMode,
     timeout: Duration,
@@ -33,7 +34,7 @@ impl<S> std::fmt::Debug for OpTimer<S> {
     }
 }
 
-impl<S: Future<Output = ()>> OpTimer<S> {
+impl<S: Sleep> OpTimer<S> {
     /// A timer counted from the last progress (TCP send and receive).
     pub(crate) fn idle(timeout: Duration) -> Self {
         Self::new(TimeoutMode::Idle, timeout)
@@ -86,7 +87,7 @@ impl<S: Future<Output = ()>> OpTimer<S> {
             };
             match deadline.check(rt.now()) {
                 Check::Expired => return Poll::Ready(()),
-                Check::WaitUntil(at) => self.sleep = Some(Box::pin(rt.sleep_until(at))),
+                Check::WaitUntil(at) => timer.as_mut().reset(at),
             }
         }
     }

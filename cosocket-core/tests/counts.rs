@@ -7,9 +7,9 @@ use std::num::NonZeroUsize;
 use std::task::{Context, Waker};
 
 use cosocket_core::Until;
-use cosocket_core::buffer::{ReadCall, RecvBuffer};
-use cosocket_core::reader::{Exact, Line};
-use cosocket_core::testing::{Feed, MemSource, drive};
+use cosocket_core::proto::buffer::{ReadCall, RecvBuffer};
+use cosocket_core::proto::reader::{Exact, Line};
+use cosocket_core::proto::testing::{Feed, MemSource, drive};
 
 /// A 1 MiB line delivered one byte per recv: memchr looks at each byte once while
 /// scanning (the scan position survives every `Pending`), and once more to drop CRs.

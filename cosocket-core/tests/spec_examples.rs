@@ -705,7 +705,7 @@ fn iterator_on_closed_read_half_case_51() {
 #[test]
 fn socket_error_closes_the_read_half() {
     let mut s = session(&["abc"], false);
-    s.src.push(cosocket_core::testing::Feed::Error(104));
+    s.src.push(cosocket_core::proto::testing::Feed::Error(104));
     check(
         &mut s,
         &[Line, Line],

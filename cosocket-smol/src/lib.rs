@@ -5,7 +5,7 @@
 //! [`Executor`] you pass, and resolves names on smol's blocking pool.
 //!
 //! ```
-//! use cosocket_core::Runtime;
+//! use cosocket_core::rt::Runtime;
 //! use cosocket_smol::Smol;
 //! let addrs = smol::block_on(Smol::new().resolve("127.0.0.1", 80)).unwrap();
 //! assert_eq!(addrs[0].port(), 80);
@@ -23,7 +23,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use cosocket_core::{DatagramIo, Runtime, StreamIo};
+use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo};
 use smol::Executor;
 
 /// cosocket's [`Runtime`] on smol.
@@ -48,28 +48,23 @@ impl Smol {
 
 impl fmt::Debug for Smol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Smol")
-            .field(
-                "executor",
-                &if self.executor.is_some() {
-                    "custom"
-                } else {
-                    "global"
-                },
-            )
-            .finish()
+        let executor = if self.executor.is_some() {
+            "custom"
+        } else {
+            "global"
+        };
+        f.debug_struct("Smol").field("executor", &executor).finish()
     }
 }
 
-/// A registered socket: at most one syscall per poll.
+/// A registered stream socket (any `T` that std reads and writes through `&T`): at most
+/// one `recv` / `writev` per poll.
 #[derive(Debug)]
-pub struct Registered<T>(Async<T>);
+pub struct Stream<T>(Async<T>);
 
-impl<T: AsFd> AsFd for Registered<T> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.get_ref().as_fd()
-    }
-}
+/// A registered datagram socket (any fd): at most one `recv` / `send` per poll.
+#[derive(Debug)]
+pub struct Datagram<T>(Async<T>);
 
 /// Retries `op` after each readiness notice; returns on anything but `WouldBlock`.
 fn poll_io<T>(
@@ -85,59 +80,63 @@ fn poll_io<T>(
     }
 }
 
-macro_rules! stream_io {
-    ($ty:ty) => {
-        impl StreamIo for Registered<$ty> {
-            fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                poll_io(
-                    cx,
-                    || self.0.get_ref().read(buf),
-                    |cx| self.0.poll_readable(cx),
-                )
-            }
+impl<T> StreamIo for Stream<T>
+where
+    T: AsFd + Send + Sync + 'static,
+    for<'a> &'a T: Read + Write,
+{
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        poll_io(cx, || io.get_ref().read(buf), |cx| io.poll_readable(cx))
+    }
 
-            fn poll_write_vectored(
-                &self,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                poll_io(
-                    cx,
-                    || self.0.get_ref().write_vectored(bufs),
-                    |cx| self.0.poll_writable(cx),
-                )
-            }
-        }
-    };
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        poll_io(
+            cx,
+            || io.get_ref().write_vectored(bufs),
+            |cx| io.poll_writable(cx),
+        )
+    }
 }
-stream_io!(TcpStream);
-stream_io!(UnixStream);
 
-macro_rules! datagram_io {
-    ($ty:ty) => {
-        impl DatagramIo for Registered<$ty> {
-            fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                poll_io(
-                    cx,
-                    || self.0.get_ref().recv(buf),
-                    |cx| self.0.poll_readable(cx),
-                )
-            }
+impl<T: AsFd + Send + Sync + 'static> DatagramIo for Datagram<T> {
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        poll_io(
+            cx,
+            || rt::recv(io.get_ref(), buf),
+            |cx| io.poll_readable(cx),
+        )
+    }
 
-            fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                poll_io(
-                    cx,
-                    || self.0.get_ref().send(buf),
-                    |cx| self.0.poll_writable(cx),
-                )
-            }
-        }
-    };
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        poll_io(
+            cx,
+            || rt::send(io.get_ref(), buf),
+            |cx| io.poll_writable(cx),
+        )
+    }
 }
-datagram_io!(UdpSocket);
-datagram_io!(UnixDatagram);
 
-/// A timer that completes at its deadline.
+impl<T: AsFd> AsFd for Stream<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.get_ref().as_fd()
+    }
+}
+
+impl<T: AsFd> AsFd for Datagram<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.get_ref().as_fd()
+    }
+}
+
+/// async-io's timer; [`reset`](rt::Sleep::reset) moves it in place.
 #[derive(Debug)]
 pub struct Sleep(Timer);
 
@@ -148,19 +147,25 @@ impl Future for Sleep {
     }
 }
 
+impl rt::Sleep for Sleep {
+    fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
+        self.0.set_at(deadline);
+    }
+}
+
 /// Registers a socket whose non-blocking connect is under way and waits until it is
 /// writable (core reads `SO_ERROR`).
-async fn connected<T: AsFd>(pending: T) -> io::Result<Registered<T>> {
+async fn connected<T: AsFd>(pending: T) -> io::Result<Stream<T>> {
     let socket = Async::new(pending)?;
     socket.writable().await?;
-    Ok(Registered(socket))
+    Ok(Stream(socket))
 }
 
 impl Runtime for Smol {
-    type Tcp = Registered<TcpStream>;
-    type Unix = Registered<UnixStream>;
-    type Udp = Registered<UdpSocket>;
-    type UnixDatagram = Registered<UnixDatagram>;
+    type Tcp = Stream<TcpStream>;
+    type Unix = Stream<UnixStream>;
+    type Udp = Datagram<UdpSocket>;
+    type UnixDatagram = Datagram<UnixDatagram>;
     type Sleep = Sleep;
 
     fn connect_tcp(
@@ -178,11 +183,11 @@ impl Runtime for Smol {
     }
 
     fn udp(&self, socket: UdpSocket) -> io::Result<Self::Udp> {
-        Async::new(socket).map(Registered)
+        Async::new(socket).map(Datagram)
     }
 
     fn unix_datagram(&self, socket: UnixDatagram) -> io::Result<Self::UnixDatagram> {
-        Async::new(socket).map(Registered)
+        Async::new(socket).map(Datagram)
     }
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
@@ -202,6 +207,6 @@ impl Runtime for Smol {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         let host = host.to_owned();
-        smol::unblock(move || cosocket_core::resolve_blocking(&host, port))
+        smol::unblock(move || rt::resolve_blocking(&host, port))
     }
 }

@@ -6,7 +6,7 @@
 //! no call depends on a thread-local runtime context.
 //!
 //! ```
-//! use cosocket_core::Runtime;
+//! use cosocket_core::rt::Runtime;
 //! use cosocket_tokio::Tokio;
 //! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 //! let tokio = Tokio::new(rt.handle().clone());
@@ -24,8 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use cosocket_core::{DatagramIo, Runtime, StreamIo};
-use rustix::net::RecvFlags;
+use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo};
 use tokio::io::{Interest, Ready};
 use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream};
 use tokio::runtime::Handle;
@@ -135,11 +134,7 @@ macro_rules! datagram_io {
                     // clears it. One interest per `try_io` (tokio checks a combined one
                     // against no readiness at all); without readiness it makes no syscall.
                     for interest in [Interest::READABLE, Interest::ERROR] {
-                        match io.try_io(interest, || {
-                            rustix::net::recv(io.as_fd(), &mut *buf, RecvFlags::empty())
-                                .map(|(n, _)| n)
-                                .map_err(io::Error::from)
-                        }) {
+                        match io.try_io(interest, || rt::recv(io.as_fd(), &mut *buf)) {
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                             result => {
                                 *wait = None;
@@ -171,6 +166,28 @@ macro_rules! datagram_io {
 }
 datagram_io!(UdpSocket);
 datagram_io!(UnixDatagram);
+
+pin_project_lite::pin_project! {
+    /// tokio's timer; [`reset`](rt::Sleep::reset) moves it in place.
+    #[derive(Debug)]
+    pub struct Sleep {
+        #[pin]
+        inner: tokio::time::Sleep,
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl rt::Sleep for Sleep {
+    fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        self.project().inner.reset(deadline.into());
+    }
+}
 
 impl<T: AsFd> AsFd for Stream<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -206,7 +223,7 @@ impl Runtime for Tokio {
     type Unix = Stream<UnixStream>;
     type Udp = Datagram<UdpSocket>;
     type UnixDatagram = Datagram<UnixDatagram>;
-    type Sleep = tokio::time::Sleep;
+    type Sleep = Sleep;
 
     fn connect_tcp(
         &self,
@@ -237,7 +254,9 @@ impl Runtime for Tokio {
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
         let _entered = self.handle.enter();
-        tokio::time::sleep_until(deadline.into())
+        Sleep {
+            inner: tokio::time::sleep_until(deadline.into()),
+        }
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
@@ -252,7 +271,7 @@ impl Runtime for Tokio {
         let host = host.to_owned();
         let lookup = self
             .handle
-            .spawn_blocking(move || cosocket_core::resolve_blocking(&host, port));
+            .spawn_blocking(move || rt::resolve_blocking(&host, port));
         async move { lookup.await.map_err(io::Error::other)? }
     }
 }

@@ -98,13 +98,12 @@
 //! [`StreamSock::split`] / [`StreamSock::into_split`] (full duplex without "socket busy"
 //! errors), and name resolution through the runtime or your own [`Resolve`].
 //!
-//! ## The pure core, usable on its own
+//! ## The protocol layer, usable on its own
 //!
 //! ```
 //! use std::num::NonZeroUsize;
-//! use cosocket::core::buffer::{ReadCall, RecvBuffer};
-//! use cosocket::core::reader::Line;
-//! use cosocket::core::testing::{drive, Feed, MemSource};
+//! use cosocket::core::proto::testing::{drive, Feed, MemSource};
+//! use cosocket::core::proto::{Line, ReadCall, RecvBuffer};
 //!
 //! let src = MemSource::new([Feed::data("HTTP/1.1 200 OK\r\n"), Feed::Eof]);
 //! let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
@@ -120,11 +119,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cosocket_core as core;
+pub use cosocket_core::rt;
 pub use cosocket_core::{
-    Address, Bytes, ConnectOptions, Context, Cosockets, Datagram, DatagramIo, Directives, Error,
-    ErrorKind, Fragment, FragmentList, Fragments, MAX_DATAGRAM, PoolStats, Resolve, Resolver,
-    Result, ReuniteError, Runtime, SocketOption, Stream, StreamIo, StreamRead, StreamSock,
-    StreamWrite, TcpSock, UdpSock, UnixSock, Until,
+    Address, Bytes, ConnectOptions, Context, Cosockets, Datagram, Directives, Error, ErrorKind,
+    Fragment, FragmentList, Fragments, MAX_DATAGRAM, PoolStats, Resolve, Resolver, Result,
+    ReuniteError, SocketOption, Stream, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock,
+    UnixSock, Until,
 };
 
 /// The tokio backend.

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use super::watch::Watch;
 use super::{After, Handoff, Pooled, Shared, Slot};
-use crate::sockopt::is_quiet;
-use crate::{Runtime, StreamIo};
+use crate::fd::is_quiet;
+use crate::rt::{Runtime, StreamIo};
 
 /// An idle connection and the waker its readiness events reach the watcher through.
 struct Idle<R: Runtime> {

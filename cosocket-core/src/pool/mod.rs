@@ -21,9 +21,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::conn::Conn;
-use crate::error::{Error, ErrorKind, Result};
-use crate::{PoolStats, Runtime};
+use crate::options::PoolStats;
+use crate::proto::{Error, ErrorKind, Result};
+use crate::rt::Runtime;
+use crate::stream::Conn;
 use keyed::KeyPool;
 pub(crate) use slot::Slot;
 pub(crate) use waiter::Waiter;
@@ -109,6 +110,7 @@ impl<R: Runtime> After<R> {
                 key,
                 pool_id,
                 watch,
+                due: None,
                 sleep: None,
             });
         }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 use super::Shared;
-use crate::Runtime;
+use crate::rt::Runtime;
 
 /// One unit of a pool's connection count. Dropped: the count drops and the first queued
 /// connect (if any) gets the place; a pool whose count reaches zero is destroyed.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll};
 
 use super::{Handoff, Shared};
-use crate::Runtime;
+use crate::rt::Runtime;
 
 /// A queued connect of pool `pool_id`.
 pub(crate) struct Waiter<R: Runtime> {

@@ -12,7 +12,7 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Instant;
 
 use super::{After, Shared};
-use crate::Runtime;
+use crate::rt::{Runtime, Sleep as _};
 
 /// What the watcher has to look at, shared with the wakers of its connections.
 #[derive(Debug, Default)]
@@ -103,8 +103,10 @@ pub(super) struct Watcher<R: Runtime> {
     pub(super) key: Arc<str>,
     pub(super) pool_id: u64,
     pub(super) watch: Arc<Watch>,
-    /// The sleep until the earliest idle deadline, with that deadline.
-    pub(super) sleep: Option<(Instant, Pin<Box<R::Sleep>>)>,
+    /// The deadline the sleep is armed for, if it is armed.
+    pub(super) due: Option<Instant>,
+    /// The one sleep of the watcher, made at its first deadline and reset afterwards.
+    pub(super) sleep: Option<Pin<Box<R::Sleep>>>,
 }
 
 impl<R: Runtime> Future for Watcher<R> {
@@ -137,20 +139,24 @@ impl<R: Runtime> Future for Watcher<R> {
             // cost one pass): releases then arm no timer each, as the next deadline
             // mostly moves later.
             if let Some(at) = next {
-                if this.sleep.as_ref().is_none_or(|(due, _)| *due > at) {
-                    this.sleep = Some((at, Box::pin(home.runtime.sleep_until(at))));
+                if this.due.is_none_or(|due| due > at) {
+                    match &mut this.sleep {
+                        Some(sleep) => sleep.as_mut().reset(at),
+                        None => this.sleep = Some(Box::pin(home.runtime.sleep_until(at))),
+                    }
+                    this.due = Some(at);
                 }
             }
             drop(home);
-            let fired = match &mut this.sleep {
-                Some((_, sleep)) => sleep.as_mut().poll(task).is_ready(),
-                None => false,
+            let fired = match (&this.due, &mut this.sleep) {
+                (Some(_), Some(sleep)) => sleep.as_mut().poll(task).is_ready(),
+                _ => false,
             };
             if !fired {
                 return Poll::Pending;
             }
             // A deadline came: another pass closes what expired.
-            this.sleep = None;
+            this.due = None;
         }
     }
 }

@@ -4,9 +4,9 @@
 
 use std::num::NonZeroUsize;
 
-use cosocket_core::buffer::{ReadCall, Reader, RecvBuffer};
-use cosocket_core::reader::{All, Any, Exact, Line};
-use cosocket_core::testing::{Feed, MemSource, drive};
+use cosocket_core::proto::buffer::{ReadCall, Reader, RecvBuffer};
+use cosocket_core::proto::reader::{All, Any, Exact, Line};
+use cosocket_core::proto::testing::{Feed, MemSource, drive};
 use cosocket_core::{Bytes, Error, Until};
 
 /// One read call.

@@ -257,15 +257,22 @@ impl Error {
     }
 }
 
-/// The OS text of `error` with Rust's " (os error N)" removed, lower-cased: OpenResty
-/// lower-cases `strerror(errno)` for LuaSocket compatibility (spec §1.5).
+/// The OS text of `error` as `strerror` has it: Rust's " (os error N)" suffix removed.
+/// The one copy of that strip, for error messages, option errors and log lines.
+pub(crate) fn strerror(error: &io::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(at) = text.rfind(" (os error ") {
+        if text.ends_with(')') {
+            text.truncate(at);
+        }
+    }
+    text
+}
+
+/// The OS text of `error`, lower-cased: OpenResty lower-cases `strerror(errno)` for
+/// LuaSocket compatibility (spec §1.5).
 fn os_text(error: &io::Error) -> String {
-    let text = error.to_string();
-    let text = match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => &text[..at],
-        _ => &text,
-    };
-    text.to_lowercase()
+    strerror(error).to_lowercase()
 }
 
 impl fmt::Display for Error {

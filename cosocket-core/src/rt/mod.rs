@@ -1,4 +1,5 @@
-//! The backend contract: what an executor must supply (ARCHITECTURE.md, "Two contracts").
+//! The backend contract: what an executor must supply (ARCHITECTURE.md, "Layers"), kept
+//! apart from the user API as hyper keeps `hyper::rt`.
 //!
 //! Core creates every socket with `socket2` (options, bind, non-blocking connect) and hands
 //! the std socket to the runtime to register and await. I/O is `&self` and makes at most
@@ -9,6 +10,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -37,6 +39,16 @@ pub trait DatagramIo: AsFd + Send + Sync + 'static {
     fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
 }
 
+/// A timer of the runtime: completes at its deadline, and can be moved, so that an
+/// operation's timeout and the pool's idle watcher keep one pinned sleep for their whole
+/// life instead of allocating a new one at every re-arm (as hyper's `Timer::reset` and
+/// quinn's `AsyncTimer::reset` allow).
+pub trait Sleep: Future<Output = ()> + Send + 'static {
+    /// Moves the deadline to `deadline`, earlier or later, even after the sleep completed;
+    /// the next poll waits for the new one.
+    fn reset(self: Pin<&mut Self>, deadline: Instant);
+}
+
 /// An async executor as cosocket needs it: reactor registration, timers, spawning and
 /// name resolution. A value the context holds, so nothing is detected at call time and
 /// nothing panics with "no reactor running".
@@ -49,8 +61,8 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     type Udp: DatagramIo;
     /// A registered Unix datagram socket.
     type UnixDatagram: DatagramIo;
-    /// A timer future.
-    type Sleep: Future<Output = ()> + Send + 'static;
+    /// A timer.
+    type Sleep: Sleep;
 
     /// Registers `pending`, a non-blocking TCP socket whose `connect` core has started, and
     /// completes when it is writable: the connect has finished, well or not. Core reads
@@ -94,6 +106,20 @@ pub trait Runtime: Clone + Send + Sync + 'static {
         host: &str,
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+}
+
+/// One `recv(2)` on `fd` (a datagram, or a stream's bytes), for backends whose reactor
+/// offers readiness but no typed receive for every socket kind: `Ok(0)` is an empty
+/// datagram or the end of a stream, `WouldBlock` means wait for readiness.
+pub fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())
+        .map(|(n, _)| n)
+        .map_err(io::Error::from)
+}
+
+/// One `send(2)` of `buf` on `fd`, as one datagram on a datagram socket.
+pub fn send(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    rustix::net::send(fd, buf, rustix::net::SendFlags::empty()).map_err(io::Error::from)
 }
 
 /// The system resolver (`getaddrinfo`), blocking: what a backend runs on its blocking pool

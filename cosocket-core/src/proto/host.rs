@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::proto::error::{Error, ErrorKind, Result};
 
 /// What a `connect` host argument names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +53,15 @@ fn parse_unix(host: &str) -> Result<Endpoint> {
     Ok(Endpoint::Unix(PathBuf::from(path)))
 }
 
-/// nginx's checks of a `unix:` host for a path given on its own
-/// ([`UnixSock::connect_unix`](crate::UnixSock::connect_unix)), with the texts of
+/// The IP address of `bind(ip [, port])` (spec §8.2) for stream and datagram sockets:
+/// anything that is not an IP literal is `bad address`.
+pub(crate) fn parse_bind_ip(ip: &str) -> Result<IpAddr> {
+    ip.parse()
+        .map_err(|_| Error::new(ErrorKind::InvalidArgument, "bad address"))
+}
+
+/// nginx's checks of a `unix:` host for a path given on its own (the socket layer's
+/// `connect_unix`), with the texts of
 /// `connect("unix:" .. path)` (spec §7).
 pub(crate) fn check_unix_path(path: &Path) -> Result<()> {
     let reason = match path.as_os_str().len() {

@@ -5,9 +5,9 @@
 //!
 //! ```
 //! use std::num::NonZeroUsize;
-//! use cosocket_core::buffer::{ReadCall, RecvBuffer};
-//! use cosocket_core::reader::Line;
-//! use cosocket_core::testing::{drive, Feed, MemSource};
+//! use cosocket_core::proto::buffer::{ReadCall, RecvBuffer};
+//! use cosocket_core::proto::reader::Line;
+//! use cosocket_core::proto::testing::{drive, Feed, MemSource};
 //!
 //! let src = MemSource::new([Feed::data(b"foo\r"), Feed::Pending, Feed::data(b"\nbar"), Feed::Eof]);
 //! let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
@@ -22,8 +22,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::task::{Context, Poll, Waker};
 
-use crate::buffer::{ReadCall, Reader, Recv, RecvBuffer};
-use crate::error::Result;
+use crate::proto::buffer::{ReadCall, Reader, Recv, RecvBuffer};
+use crate::proto::error::Result;
 
 /// One step of a [`MemSource`]'s script.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,15 +1,34 @@
-//! What core does on a connection's fd directly (ARCHITECTURE.md: "Options, shutdown, the
-//! zero-timeout readiness probe … are done by core on the fd, once"): socket options
-//! (spec §8.1) and the probe for bytes or a FIN that arrived while nobody read.
+//! Everything core does on a connection's fd directly, once for every backend
+//! (ARCHITECTURE.md, "Invariants"): socket options (spec §8.1), the zero-timeout probe for
+//! bytes or a FIN that arrived while nobody read (spec §5.4, §5.6), and the local and peer
+//! addresses (spec §8.4 `getfd`, §12 `getpeername` / `getsockname`), read from the kernel
+//! on each call so that a pooled connection reports the address it was opened with.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::net::{RecvFlags, recv, sockopt};
+use socket2::{Domain, SockAddr, SockRef};
 
-use crate::SocketOption;
+use crate::options::{Address, SocketOption};
+use crate::proto::{Error, ErrorKind, Result, strerror};
+
+/// `setoption`: `setsockopt` for one of OpenResty's option names; values are C `int`s
+/// (booleans 1/0). Errors report `strerror` as is, not lower-cased (spec §8.1).
+pub(crate) fn set_option(fd: impl AsFd, option: SocketOption, value: i32) -> Result<()> {
+    set(fd, option, value).map_err(|e| option_error(&e))
+}
+
+/// `getoption`: the value read back from the kernel, errors as for [`set_option`].
+pub(crate) fn get_option(fd: impl AsFd, option: SocketOption) -> Result<i32> {
+    get(fd, option).map_err(|e| option_error(&e))
+}
+
+fn option_error(error: &io::Error) -> Error {
+    Error::new(ErrorKind::Os, strerror(error))
+}
 
 /// `setsockopt` for one of OpenResty's option names; values are C `int`s (booleans 1/0).
 pub(crate) fn set(fd: impl AsFd, option: SocketOption, value: i32) -> io::Result<()> {
@@ -37,7 +56,7 @@ pub(crate) fn set(fd: impl AsFd, option: SocketOption, value: i32) -> io::Result
 
 /// `getsockopt`: the value read back from the kernel (`sndbuf` set to 4096 reads 8192 on
 /// Linux).
-pub(crate) fn get(fd: impl AsFd, option: SocketOption) -> io::Result<i32> {
+fn get(fd: impl AsFd, option: SocketOption) -> io::Result<i32> {
     let int = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
     Ok(match option {
         SocketOption::KeepAlive => i32::from(sockopt::socket_keepalive(fd)?),
@@ -111,5 +130,60 @@ pub(crate) fn is_quiet(fd: impl AsFd) -> bool {
         Probe::Quiet => true,
         Probe::Readable => read_one_byte(fd) == Probe::Quiet,
         Probe::Hangup | Probe::Dubious => false,
+    }
+}
+
+/// `getsockname` of `fd`.
+pub(crate) fn local(fd: BorrowedFd<'_>) -> Result<Address> {
+    let addr = SockRef::from(&fd)
+        .local_addr()
+        .map_err(|e| Error::from_io(&e))?;
+    Ok(address(&addr))
+}
+
+/// `getpeername` of `fd`.
+pub(crate) fn peer(fd: BorrowedFd<'_>) -> Result<Address> {
+    let addr = SockRef::from(&fd)
+        .peer_addr()
+        .map_err(|e| Error::from_io(&e))?;
+    Ok(address(&addr))
+}
+
+/// The kernel's address as an [`Address`]; a Unix address that is neither a path nor an
+/// abstract name is unnamed.
+fn address(addr: &SockAddr) -> Address {
+    if let Some(ip) = addr.as_socket() {
+        return Address::Ip(ip);
+    }
+    if let Some(path) = addr.as_pathname() {
+        return Address::Path(path.to_owned());
+    }
+    match addr.as_abstract_namespace() {
+        Some(name) if addr.domain() == Domain::UNIX => Address::Abstract(name.to_vec()),
+        _ => Address::Unnamed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_of_every_kind() {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = tcp.local_addr().unwrap();
+        assert_eq!(local(tcp.as_fd()).unwrap(), Address::Ip(at));
+        assert_eq!(Address::Ip(at).to_string(), at.to_string());
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(local(a.as_fd()).unwrap(), Address::Unnamed);
+        assert_eq!(Address::Unnamed.to_string(), "unix:");
+        assert_eq!(Address::Path("/x.sock".into()).to_string(), "unix:/x.sock");
+        assert_eq!(Address::Abstract(b"n".to_vec()).to_string(), "unix:@n");
+        // No peer: the errno text.
+        let lone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(
+            peer(lone.as_fd()).unwrap_err().to_string(),
+            "transport endpoint is not connected"
+        );
     }
 }

@@ -1,11 +1,11 @@
 //! The four plain readers of spec §2.3–§2.4: `*l` ([`Line`]), `*a` ([`All`]), exactly `n`
-//! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::pattern).
+//! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::proto::until).
 
 use bytes::{Bytes, BytesMut};
 use memchr::{memchr_iter, memchr2};
 
-use crate::buffer::{Reader, RecvBuffer};
-use crate::error::{Error, Result};
+use crate::proto::buffer::{Reader, RecvBuffer};
+use crate::proto::error::{Error, Result};
 
 /// `receive("*l")`: one line up to LF; the LF is removed and so is **every** CR in the
 /// line (`"bar\rbaz\r\n"` → `"barbaz"`).
@@ -120,7 +120,7 @@ impl Line {
 ///
 /// Reaching EOF this way does not close the read half ([`ReadState::EofSeen`]).
 ///
-/// [`ReadState::EofSeen`]: crate::buffer::ReadState::EofSeen
+/// [`ReadState::EofSeen`]: crate::proto::buffer::ReadState::EofSeen
 #[derive(Debug, Clone, Copy, Default)]
 pub struct All;
 
@@ -181,7 +181,7 @@ impl Any {
     pub fn new(max: usize) -> Result<Self> {
         if max == 0 {
             return Err(Error::new(
-                crate::ErrorKind::InvalidArgument,
+                crate::proto::error::ErrorKind::InvalidArgument,
                 "bad max argument",
             ));
         }

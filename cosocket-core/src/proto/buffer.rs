@@ -18,21 +18,17 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::error::{Error, Result};
+use crate::proto::error::{Error, Result};
 
-/// Where a buffer's bytes come from: one non-blocking `recv` per call.
+/// Where a buffer's bytes come from: one non-blocking `recv` per call. This is the one
+/// seam between the protocol layer and I/O.
 ///
-/// Every [`StreamIo`](crate::StreamIo) is one; tests use in-memory sources that deliver
-/// any segmentation and return `Pending` between segments.
+/// The socket layer implements it for every registered connection; tests use in-memory
+/// sources ([`MemSource`](crate::proto::testing::MemSource)) that deliver any segmentation
+/// and return `Pending` between segments.
 pub trait Recv {
     /// At most one `recv` of at most `buf.len()` bytes; `Ok(0)` is the end of the stream.
     fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
-}
-
-impl<T: crate::StreamIo + ?Sized> Recv for T {
-    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_read(cx, buf)
-    }
 }
 
 /// The read half's state (spec §1.2, §2.3).
@@ -48,7 +44,7 @@ pub enum ReadState {
     Closed,
 }
 
-/// Which read call last completed on which buffer: an [`Until`](crate::Until) keeps its
+/// Which read call last completed on which buffer: an [`Until`](crate::proto::until::Until) keeps its
 /// withheld bytes only while no other read has completed since its own call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadEpoch {
@@ -404,17 +400,17 @@ impl<R: Reader> ReadCall<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Feed, MemSource, drive as poll_once};
+    use crate::proto::testing::{Feed, MemSource, drive as poll_once};
 
     #[test]
     fn recv_asks_for_the_free_space_of_the_current_segment() {
         let src = MemSource::new([Feed::data(b"01"), Feed::data(b"2345"), Feed::data(b"6789")]);
         let mut buf = RecvBuffer::new(NonZeroUsize::new(4).unwrap());
-        let mut call = ReadCall::new(crate::reader::Exact::new(1));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(1));
         assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "0");
         assert_eq!(src.asked(), [4]);
         // "1" is buffered and the segment holds 2 bytes: the next recv asks for 2.
-        let mut call = ReadCall::new(crate::reader::Exact::new(3));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(3));
         assert_eq!(
             poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
             "123"
@@ -422,18 +418,18 @@ mod tests {
         assert_eq!(src.asked(), [4, 2]);
         // The segment filled up and the buffer emptied: a new one of 4, which "45" fills
         // half, so the next recv asks for 2.
-        let mut call = ReadCall::new(crate::reader::Exact::new(3));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(3));
         assert_eq!(
             poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
             "456"
         );
         assert_eq!(src.asked(), [4, 2, 4, 2]);
         // "7" is buffered: no recv.
-        let mut call = ReadCall::new(crate::reader::Exact::new(1));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(1));
         assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "7");
         assert_eq!(src.asked(), [4, 2, 4, 2]);
         // The buffer emptied: its segment starts over, a full-size recv.
-        let mut call = ReadCall::new(crate::reader::Exact::new(2));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(2));
         assert_eq!(poll_once(&mut call, &mut buf, &src).unwrap().unwrap(), "89");
         assert_eq!(src.asked(), [4, 2, 4, 2, 4]);
     }
@@ -443,7 +439,7 @@ mod tests {
         let src = MemSource::new([Feed::data(b"abcdef")]);
         let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
         for expected in ["ab", "cd", "ef"] {
-            let mut call = ReadCall::new(crate::reader::Exact::new(2));
+            let mut call = ReadCall::new(crate::proto::reader::Exact::new(2));
             assert_eq!(
                 poll_once(&mut call, &mut buf, &src).unwrap().unwrap(),
                 expected
@@ -456,7 +452,7 @@ mod tests {
     fn hostile_length_reserves_only_what_arrived() {
         let src = MemSource::new([Feed::data(b"tiny"), Feed::Pending]);
         let mut buf = RecvBuffer::new(NonZeroUsize::new(4096).unwrap());
-        let mut call = ReadCall::new(crate::reader::Exact::new(1 << 40));
+        let mut call = ReadCall::new(crate::proto::reader::Exact::new(1 << 40));
         assert!(poll_once(&mut call, &mut buf, &src).is_none());
         assert!(buf.storage.capacity() <= 2 * 4096);
         let err = call.fail(&mut buf, Error::timeout());
@@ -468,7 +464,7 @@ mod tests {
         let big = vec![b'x'; 1 << 20];
         let src = MemSource::new([Feed::data(&big), Feed::Eof]);
         let mut buf = RecvBuffer::new(NonZeroUsize::new(65536).unwrap());
-        let mut call = ReadCall::new(crate::reader::All);
+        let mut call = ReadCall::new(crate::proto::reader::All);
         assert_eq!(
             poll_once(&mut call, &mut buf, &src).unwrap().unwrap().len(),
             1 << 20

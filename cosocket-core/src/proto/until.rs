@@ -17,8 +17,8 @@ use bytes::Bytes;
 use memchr::memchr;
 use memchr::memmem::Finder;
 
-use crate::buffer::{ReadEpoch, Reader, RecvBuffer};
-use crate::error::{Error, Result};
+use crate::proto::buffer::{ReadEpoch, Reader, RecvBuffer};
+use crate::proto::error::{Error, Result};
 
 /// A compiled `receiveuntil` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,7 +403,7 @@ mod tests {
     fn empty_pattern_is_an_error() {
         let err = Until::new("").unwrap_err();
         assert_eq!(err.to_string(), "pattern is empty");
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        assert_eq!(err.kind(), crate::proto::error::ErrorKind::InvalidArgument);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::task::{Context as TaskContext, Poll};
 
 use crate::pool::Slot;
-use crate::{Runtime, StreamIo};
+use crate::proto::Recv;
+use crate::rt::{Runtime, StreamIo};
 
 /// A connected stream of runtime `R`.
 pub(crate) enum StreamConn<R: Runtime> {
@@ -37,6 +38,14 @@ impl<R: Runtime> AsFd for StreamConn<R> {
             Self::Tcp(io) => io.as_fd(),
             Self::Unix(io) => io.as_fd(),
         }
+    }
+}
+
+/// The seam into the protocol layer: the receive buffer reads the connection through
+/// [`Recv`], one `recv` per call.
+impl<R: Runtime> Recv for StreamConn<R> {
+    fn poll_recv(&self, cx: &mut TaskContext<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.poll_read(cx, buf)
     }
 }
 

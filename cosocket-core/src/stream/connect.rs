@@ -12,14 +12,18 @@ use std::time::Instant;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::conn::{Conn, StreamConn};
-use crate::deadline::{effective_timeout, saturating_add};
-use crate::error::{Error, ErrorKind, Result};
-use crate::host::{self, Endpoint};
-use crate::pool::{Admission, Create, Handoff, Slot};
-use crate::stream::Stream;
+use super::Stream;
+use super::conn::{Conn, StreamConn};
+use crate::log;
+use crate::options::ConnectOptions;
+use crate::pool::{Admission, Create, Handoff, Pooled, Slot};
+use crate::proto::deadline::{effective_timeout, saturating_add};
+use crate::proto::host::{self, Endpoint};
+use crate::proto::{Error, Result};
+use crate::resolve::resolve;
+use crate::rt::Runtime;
+use crate::socket::{TcpSock, UnixSock};
 use crate::timer::within;
-use crate::{ConnectOptions, Cosockets, Runtime, log};
 
 /// How a connect goes on after the pool (spec §2.1 steps 3–4).
 enum Begin<R: Runtime> {
@@ -29,19 +33,22 @@ enum Begin<R: Runtime> {
     Open(Option<Slot<R>>),
 }
 
+/// How one TCP connect attempt ended.
+enum Attempt {
+    /// Connected, or timed out: no other address is tried.
+    Done(Result<()>),
+    /// Failed: the next address may be tried.
+    Failed(Error),
+}
+
 /// `EINPROGRESS`: a non-blocking connect under way.
 fn in_progress(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error())
 }
 
-impl<R: Runtime> Stream<R> {
+impl<R: Runtime> TcpSock for Stream<R> {
     /// `connect(host, port, opts)`.
-    pub(crate) async fn connect_host(
-        &mut self,
-        host: &str,
-        port: u16,
-        options: &ConnectOptions,
-    ) -> Result<()> {
+    async fn connect(&mut self, host: &str, port: u16, options: &ConnectOptions) -> Result<()> {
         // The default key is the host argument as given, with the port (spec §5.1).
         let key = || format!("{host}:{port}");
         let Begin::Open(slot) = self.begin(options, key, key).await? else {
@@ -50,21 +57,18 @@ impl<R: Runtime> Stream<R> {
         // Parsing and resolving come after the pool, as in nginx; a failure gives the
         // counted place back (the slot drops).
         match host::parse(host, port)? {
-            Endpoint::Addr(addr) => self.open_tcp(&[addr], slot).await,
+            Endpoint::Addr(addr) => self.open_tcp(addr, &[], slot).await,
             Endpoint::Name { host, port } => {
-                let addrs = crate::resolve::resolve(&self.cx, &host, port).await?;
-                self.open_tcp(&addrs, slot).await
+                let rt = self.worker.runtime();
+                let (first, rest) = resolve(rt, self.worker.directives(), &host, port).await?;
+                self.open_tcp(first, &rest, slot).await
             }
             Endpoint::Unix(path) => self.open_unix(&path, slot).await,
         }
     }
 
     /// `connect` to an address; the default key is its `ip:port` text.
-    pub(crate) async fn connect_to(
-        &mut self,
-        addr: SocketAddr,
-        options: &ConnectOptions,
-    ) -> Result<()> {
+    async fn connect_addr(&mut self, addr: SocketAddr, options: &ConnectOptions) -> Result<()> {
         let Begin::Open(slot) = self
             .begin(
                 options,
@@ -75,15 +79,13 @@ impl<R: Runtime> Stream<R> {
         else {
             return Ok(());
         };
-        self.open_tcp(&[addr], slot).await
+        self.open_tcp(addr, &[], slot).await
     }
+}
 
+impl<R: Runtime> UnixSock for Stream<R> {
     /// `connect("unix:" .. path)`; the default key is `unix:PATH`.
-    pub(crate) async fn connect_path(
-        &mut self,
-        path: &Path,
-        options: &ConnectOptions,
-    ) -> Result<()> {
+    async fn connect_unix(&mut self, path: &Path, options: &ConnectOptions) -> Result<()> {
         // nginx names a Unix target `unix:PATH` with port 0 in the queue's log line.
         let Begin::Open(slot) = self
             .begin(
@@ -98,7 +100,9 @@ impl<R: Runtime> Stream<R> {
         host::check_unix_path(path)?;
         self.open_unix(path, slot).await
     }
+}
 
+impl<R: Runtime> Stream<R> {
     /// Steps 1–4 of spec §2.1: the object's connection is closed (never pooled), the
     /// pool key set (`options.pool`, else `default_key`), then the pool's most recent idle
     /// connection is taken, or the connect is admitted by the pool's count and backlog
@@ -112,13 +116,16 @@ impl<R: Runtime> Stream<R> {
     ) -> Result<Begin<R>> {
         drop(self.disconnect());
         self.rest.ever_connected = true;
-        self.set_key(options, default_key);
-        let directives = self.cx.directives();
+        self.rest.key = match &options.pool {
+            Some(name) => name.clone(),
+            None => default_key(),
+        };
+        let directives = self.worker.directives();
         let create = (options.pool_size.is_some() || options.backlog.is_some()).then(|| Create {
             size: options.pool_size.unwrap_or(directives.pool_size),
             backlog: options.backlog,
         });
-        let waiter = match self.cx.pools().admit(&self.rest.key, create)? {
+        let waiter = match self.worker.pools().admit(&self.rest.key, create)? {
             Admission::Reuse(pooled) => {
                 self.install_pooled(pooled);
                 return Ok(Begin::Reused);
@@ -129,7 +136,7 @@ impl<R: Runtime> Stream<R> {
         let deadline = self.connect_deadline();
         // On timeout the waiter is dropped: it leaves the queue, or passes on what it was
         // handed in the meantime.
-        match within(self.cx.runtime(), deadline, waiter).await {
+        match within(self.worker.runtime(), deadline, waiter).await {
             Some(Some(Handoff::Conn(pooled))) => {
                 self.install_pooled(pooled);
                 Ok(Begin::Reused)
@@ -138,7 +145,7 @@ impl<R: Runtime> Stream<R> {
             Some(None) => Ok(Begin::Open(None)),
             None => {
                 log::module(
-                    self.cx.directives(),
+                    self.worker.directives(),
                     format_args!(
                         "lua tcp socket queued connect timed out, when trying to connect to {}",
                         target()
@@ -151,54 +158,80 @@ impl<R: Runtime> Stream<R> {
 
     fn connect_deadline(&self) -> Instant {
         let timeout = effective_timeout(
-            self.rest.settings.connect,
-            self.cx.directives().connect_timeout,
+            self.rest.connect_timeout,
+            self.worker.directives().connect_timeout,
         );
-        saturating_add(self.cx.runtime().now(), timeout)
+        saturating_add(self.worker.runtime().now(), timeout)
     }
 
-    /// Tries every address in order within one connect timeout; the last failure is
-    /// reported.
-    async fn open_tcp(&mut self, addrs: &[SocketAddr], mut slot: Option<Slot<R>>) -> Result<()> {
+    /// Installs a connection taken from a pool (spec §5.3: no network round trip, the
+    /// object's timeouts apply, the reuse count goes up).
+    fn install_pooled(&mut self, pooled: Pooled<R>) {
+        self.install(pooled.conn, pooled.reused + 1, pooled.nodelay_set);
+    }
+
+    /// Tries `first`, then every address of `rest` in order, within one connect timeout;
+    /// the last failure is reported.
+    async fn open_tcp(
+        &mut self,
+        first: SocketAddr,
+        rest: &[SocketAddr],
+        mut slot: Option<Slot<R>>,
+    ) -> Result<()> {
         let deadline = self.connect_deadline();
-        let bind = self.rest.settings.bind;
-        let mut last = Error::from_kind(ErrorKind::Refused);
-        for &addr in addrs {
-            let pending = match start_tcp(addr, bind) {
-                Ok(pending) => pending,
-                Err(e) => {
-                    log::core(format_args!(
-                        "connect() to {addr} failed {}",
-                        log::errno_text(&e)
-                    ));
-                    last = Error::from_io(&e);
-                    continue;
-                }
+        let mut failed = match self.try_tcp(first, deadline, &mut slot).await {
+            Attempt::Done(result) => return result,
+            Attempt::Failed(e) => e,
+        };
+        for &addr in rest {
+            failed = match self.try_tcp(addr, deadline, &mut slot).await {
+                Attempt::Done(result) => return result,
+                Attempt::Failed(e) => e,
             };
-            let rt = self.cx.runtime();
-            match within(rt, deadline, finished(rt.connect_tcp(pending))).await {
-                Some(Ok(io)) => {
-                    let conn = Conn::new(StreamConn::Tcp(io), addr.to_string(), slot.take());
-                    self.install(Arc::new(conn), 0, false);
-                    return Ok(());
-                }
-                Some(Err(e)) => {
-                    log::module(
-                        self.cx.directives(),
-                        format_args!("connect() failed {}, upstream: {addr}", log::errno_text(&e)),
-                    );
-                    last = Error::from_io(&e);
-                }
-                None => {
-                    log::module(
-                        self.cx.directives(),
-                        format_args!("lua tcp socket connect timed out, upstream: {addr}"),
-                    );
-                    return Err(Error::timeout());
-                }
+        }
+        Err(failed)
+    }
+
+    /// One TCP connect attempt: a failure lets the next address be tried, a timeout does
+    /// not (the one connect timeout is spent).
+    async fn try_tcp(
+        &mut self,
+        addr: SocketAddr,
+        deadline: Instant,
+        slot: &mut Option<Slot<R>>,
+    ) -> Attempt {
+        let pending = match start_tcp(addr, self.rest.bind) {
+            Ok(pending) => pending,
+            Err(e) => {
+                log::core(format_args!(
+                    "connect() to {addr} failed {}",
+                    log::errno_text(&e)
+                ));
+                return Attempt::Failed(Error::from_io(&e));
+            }
+        };
+        let rt = self.worker.runtime();
+        match within(rt, deadline, finished(rt.connect_tcp(pending))).await {
+            Some(Ok(io)) => {
+                let conn = Conn::new(StreamConn::Tcp(io), addr.to_string(), slot.take());
+                self.install(Arc::new(conn), 0, false);
+                Attempt::Done(Ok(()))
+            }
+            Some(Err(e)) => {
+                log::module(
+                    self.worker.directives(),
+                    format_args!("connect() failed {}, upstream: {addr}", log::errno_text(&e)),
+                );
+                Attempt::Failed(Error::from_io(&e))
+            }
+            None => {
+                log::module(
+                    self.worker.directives(),
+                    format_args!("lua tcp socket connect timed out, upstream: {addr}"),
+                );
+                Attempt::Done(Err(Error::timeout()))
             }
         }
-        Err(last)
     }
 
     async fn open_unix(&mut self, path: &Path, slot: Option<Slot<R>>) -> Result<()> {
@@ -214,7 +247,7 @@ impl<R: Runtime> Stream<R> {
                 return Err(Error::from_io(&e));
             }
         };
-        let rt = self.cx.runtime();
+        let rt = self.worker.runtime();
         match within(rt, deadline, finished(rt.connect_unix(pending))).await {
             Some(Ok(io)) => {
                 let conn = Conn::new(StreamConn::Unix(io), peer, slot);
@@ -223,14 +256,14 @@ impl<R: Runtime> Stream<R> {
             }
             Some(Err(e)) => {
                 log::module(
-                    self.cx.directives(),
+                    self.worker.directives(),
                     format_args!("connect() failed {}, upstream: {peer}", log::errno_text(&e)),
                 );
                 Err(Error::from_io(&e))
             }
             None => {
                 log::module(
-                    self.cx.directives(),
+                    self.worker.directives(),
                     format_args!("lua tcp socket connect timed out, upstream: {peer}"),
                 );
                 Err(Error::timeout())

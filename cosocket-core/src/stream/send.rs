@@ -1,52 +1,27 @@
-//! The two sides of a stream connection and the operations on them: a read (any
-//! [`Reader`] over the receive buffer, with its idle read timeout) and a send (a
-//! [`Fragments`] value in vectored writes, with its idle send timeout).
-//!
-//! The read state and the write state are disjoint, so a socket splits into halves
-//! without a lock (ARCHITECTURE.md, "Streams").
+//! The send operations (spec §3): a [`Fragments`] value in vectored writes with its idle
+//! send timeout, the half-close, and the [`StreamWrite`] impls of the socket and its write
+//! halves, which all run them.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::IoSlice;
-use std::num::NonZeroUsize;
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::buffer::{ReadCall, Reader, RecvBuffer};
-use crate::conn::Conn;
-use crate::context::Context;
-use crate::deadline::effective_timeout;
-use crate::error::{Error, ErrorKind, Result};
-use crate::fragments::{FragmentList, Fragments};
+use super::Stream;
+use super::conn::Conn;
+use super::halves::{OwnedWriteHalf, WriteHalf};
+use crate::config::Directives;
+use crate::options::SocketOption;
+use crate::proto::deadline::effective_timeout;
+use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result};
+use crate::rt::{Runtime, StreamIo};
+use crate::socket::StreamWrite;
 use crate::timer::OpTimer;
-use crate::{Cosockets, Runtime, StreamIo, log, sockopt};
-
-/// The read side: the receive buffer (its state is the read half's state) and the read
-/// timeout override.
-#[derive(Debug)]
-pub(crate) struct ReadSide {
-    pub(crate) buf: RecvBuffer,
-    pub(crate) timeout: Option<Duration>,
-}
-
-impl ReadSide {
-    /// A read side with no connection: every read is `closed`.
-    pub(crate) fn closed(timeout: Option<Duration>) -> Self {
-        let mut buf = RecvBuffer::new(NonZeroUsize::MIN);
-        buf.close_read();
-        Self { buf, timeout }
-    }
-
-    /// A fresh connection's read side.
-    pub(crate) fn open(segment: NonZeroUsize, timeout: Option<Duration>) -> Self {
-        Self {
-            buf: RecvBuffer::new(segment),
-            timeout,
-        }
-    }
-}
+use crate::{fd, log};
 
 /// The write side: whether the write half is closed, whether `TCP_NODELAY` still has to
-/// be set (on the first send, spec §3), and the send timeout override.
+/// be set (on the first send, spec §3), and the send timeout override, which stays with
+/// the object across reconnects (spec §1.1).
 #[derive(Debug)]
 pub(crate) struct WriteSide {
     pub(crate) closed: bool,
@@ -72,88 +47,12 @@ impl WriteSide {
     }
 }
 
-/// What a read needs: the context (runtime, directives), the connection and the side.
-pub(crate) struct ReadParts<'a, R: Runtime> {
-    pub(crate) cx: &'a Context<R>,
-    pub(crate) conn: Option<&'a Conn<R>>,
-    pub(crate) side: &'a mut ReadSide,
-}
-
-impl<R: Runtime> ReadParts<'_, R> {
-    /// Whether a read would be `closed` before looking at its arguments.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.conn.is_none() || self.side.buf.state() == crate::buffer::ReadState::Closed
-    }
-}
-
-/// What a send needs.
+/// What a send needs: the runtime and the directives, the connection and the side.
 pub(crate) struct WriteParts<'a, R: Runtime> {
-    pub(crate) cx: &'a Context<R>,
+    pub(crate) rt: &'a R,
+    pub(crate) directives: &'a Directives,
     pub(crate) conn: Option<&'a Conn<R>>,
     pub(crate) side: &'a mut WriteSide,
-}
-
-/// Runs one read call to completion: buffered bytes first, one `recv` of at most the
-/// segment's free space when they do not suffice, the read timeout armed only when the call
-/// has to wait, idle (restarted by every byte received).
-///
-/// # Cancel safety
-/// Dropping the future consumes nothing (bytes leave the buffer only at completion).
-pub(crate) async fn read<R: Runtime, Rd: Reader>(
-    parts: ReadParts<'_, R>,
-    reader: Rd,
-) -> Result<Rd::Output> {
-    let ReadParts { cx, conn, side } = parts;
-    let directives = cx.directives();
-    let Some(conn) = conn else {
-        log::module(
-            directives,
-            format_args!("attempt to receive data on a closed socket"),
-        );
-        return Err(Error::closed());
-    };
-    let rt = cx.runtime();
-    let mut call = ReadCall::new(reader);
-    let peer = &conn.peer;
-    let finish = |result: Result<Rd::Output>| {
-        match &result {
-            Err(e) if e.kind() == ErrorKind::Closed => log::module(
-                directives,
-                format_args!("attempt to receive data on a closed socket"),
-            ),
-            Err(e) if e.is_os() => log::core(format_args!(
-                "recv() failed {}, upstream: {peer}",
-                log::errno_text(&std::io::Error::from_raw_os_error(
-                    e.raw_os_error().unwrap_or(0)
-                )),
-            )),
-            _ => {}
-        }
-        result
-    };
-    // Served from the buffer (the common case of line and pattern readers): no timer, no
-    // task context, no look at the source.
-    if let Some(result) = call.poll_buffered(&mut side.buf) {
-        return finish(result);
-    }
-    let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.read_timeout));
-    poll_fn(|task| {
-        if let Poll::Ready(result) = call.poll(&mut side.buf, &conn.io, task) {
-            return Poll::Ready(finish(result));
-        }
-        let progress = side.buf.received();
-        match timer.poll_expired(rt, progress, task) {
-            Poll::Ready(()) => {
-                log::module(
-                    directives,
-                    format_args!("lua tcp socket read timed out, upstream: {peer}"),
-                );
-                Poll::Ready(Err(call.fail(&mut side.buf, Error::timeout())))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
 }
 
 /// Closes the write half if a send is dropped after writing part of its bytes: the peer
@@ -179,8 +78,12 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     parts: WriteParts<'_, R>,
     data: &F,
 ) -> Result<usize> {
-    let WriteParts { cx, conn, side } = parts;
-    let directives = cx.directives();
+    let WriteParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
     let conn = match conn {
         Some(conn) if !side.closed => conn,
         _ => {
@@ -198,14 +101,13 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     }
     if side.nodelay_pending {
         let wanted = directives.tcp_nodelay && conn.io.is_tcp();
-        if wanted && sockopt::set(&conn.io, crate::SocketOption::TcpNoDelay, 1).is_err() {
+        if wanted && fd::set(&conn.io, SocketOption::TcpNoDelay, 1).is_err() {
             // The typo is OpenResty's (spec §1.5).
             log::module(directives, format_args!("setsockopt(TCP_NODELAY) failed"));
             return Err(Error::new(ErrorKind::Os, "setsocketopt tcp_nodelay failed"));
         }
         side.nodelay_pending = false;
     }
-    let rt = cx.runtime();
     let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.send_timeout));
     let mut guard = PartialWrite {
         closed: &mut side.closed,
@@ -272,7 +174,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
 }
 
 /// Half-close: `shutdown(SHUT_WR)` sends FIN; the write half is closed, reading goes on.
-pub(crate) fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
+fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
     let conn = match parts.conn {
         Some(conn) if !parts.side.closed => conn,
         _ => return Err(Error::closed()),
@@ -281,3 +183,29 @@ pub(crate) fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
     rustix::net::shutdown(&conn.io, rustix::net::Shutdown::Write)
         .map_err(|e| Error::from_os(e.raw_os_error()))
 }
+
+/// One [`StreamWrite`] impl for the socket and both write halves: each has a
+/// `write_parts()` that lends its write side.
+macro_rules! stream_write {
+    ([$($gen:tt)*] $ty:ty) => {
+        impl<$($gen)*> StreamWrite for $ty {
+            fn send<F: Fragments + ?Sized + Sync>(
+                &mut self,
+                data: &F,
+            ) -> impl Future<Output = Result<usize>> + Send {
+                send(self.write_parts(), data)
+            }
+
+            fn set_send_timeout(&mut self, timeout: Option<Duration>) {
+                self.write_parts().side.timeout = timeout;
+            }
+
+            fn shutdown(&mut self) -> Result<()> {
+                shutdown(self.write_parts())
+            }
+        }
+    };
+}
+stream_write!([R: Runtime] Stream<R>);
+stream_write!(['a, R: Runtime] WriteHalf<'a, R>);
+stream_write!([R: Runtime] OwnedWriteHalf<R>);

@@ -1,0 +1,322 @@
+//! core's stream socket (`ngx.socket.tcp()` / `ngx.socket.stream()`): one type for TCP and
+//! Unix streams, generic over the runtime, with OpenResty's state rules (spec §1.2–§1.3):
+//! the read half closes on EOF and read errors (never on a read timeout), the write half on
+//! send errors, send timeouts and a send dropped after a partial write; `close`, connect
+//! failures and `connection in dubious state` close both.
+//!
+//! Where each method lives:
+//!
+//! | OpenResty | here |
+//! |---|---|
+//! | `connect` | [`connect.rs`](connect) (`TcpSock`, `UnixSock`) |
+//! | `receive`, `receiveany`, `receiveuntil` | `read.rs` (`StreamRead`) |
+//! | `send`, `shutdown` | `send.rs` (`StreamWrite`) |
+//! | `settimeout(s)`, `close`, `setkeepalive`, `getreusedtimes`, `setoption`, `getoption`, `bind`, `getfd` | this file (`StreamSock`) |
+//! | — (`split`, `into_split`, `reunite`) | this file; the half types in `halves.rs` |
+
+mod conn;
+mod connect;
+mod halves;
+mod read;
+mod send;
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) use conn::Conn;
+pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use read::{ReadParts, ReadSide};
+use send::{WriteParts, WriteSide};
+
+use crate::fd::{self, Probe};
+use crate::options::{Address, ReuniteError, SocketOption};
+use crate::pool::Pooled;
+use crate::proto::deadline::saturating_add;
+use crate::proto::host::parse_bind_ip;
+use crate::proto::{Error, ErrorKind, ReadState, Result};
+use crate::rt::Runtime;
+use crate::socket::StreamSock;
+use crate::worker::Worker;
+
+/// What a stream socket holds besides its two sides; travels with the owned read half.
+#[derive(Debug)]
+pub(crate) struct Rest {
+    /// The connect timeout override (`None` or zero: the directive); the read and send
+    /// overrides live in the sides.
+    connect_timeout: Option<Duration>,
+    /// The local address of `bind`, used by every later TCP connect.
+    bind: Option<SocketAddr>,
+    /// How often the connection was taken from a pool.
+    reused: u32,
+    /// The pool key of the last connect (spec §5.1).
+    key: String,
+    /// A connect was ever started: options say `closed` instead of `socket is never
+    /// created nor connected` from then on.
+    ever_connected: bool,
+}
+
+/// A stream socket of core: [`TcpSock`](crate::TcpSock) and
+/// [`UnixSock`](crate::UnixSock) over runtime `R`. Made by
+/// [`Context::stream`](crate::Cosockets::stream).
+pub struct Stream<R: Runtime> {
+    worker: Worker<R>,
+    conn: Option<Arc<Conn<R>>>,
+    read: ReadSide,
+    write: WriteSide,
+    rest: Rest,
+}
+
+impl<R: Runtime> std::fmt::Debug for Stream<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("peer", &self.conn.as_ref().map(|c| c.peer.as_str()))
+            .field("read", &self.read.buf.state())
+            .field("write_closed", &self.write.closed)
+            .field("reused", &self.rest.reused)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Stream<R> {
+    /// A new, never connected socket.
+    pub(crate) fn new(worker: Worker<R>) -> Self {
+        Self {
+            worker,
+            conn: None,
+            read: ReadSide::closed(None),
+            write: WriteSide::closed(None),
+            rest: Rest {
+                connect_timeout: None,
+                bind: None,
+                reused: 0,
+                key: String::new(),
+                ever_connected: false,
+            },
+        }
+    }
+
+    fn read_parts(&mut self) -> ReadParts<'_, R> {
+        ReadParts {
+            rt: self.worker.runtime(),
+            directives: self.worker.directives(),
+            conn: self.conn.as_deref(),
+            side: &mut self.read,
+        }
+    }
+
+    fn write_parts(&mut self) -> WriteParts<'_, R> {
+        WriteParts {
+            rt: self.worker.runtime(),
+            directives: self.worker.directives(),
+            conn: self.conn.as_deref(),
+            side: &mut self.write,
+        }
+    }
+
+    /// Drops the connection (never pooled) and marks both halves closed; the timeouts stay.
+    fn disconnect(&mut self) -> Option<Arc<Conn<R>>> {
+        self.read = ReadSide::closed(self.read.timeout);
+        self.write = WriteSide::closed(self.write.timeout);
+        self.conn.take()
+    }
+
+    /// Installs a connection: fresh sides with the object's timeouts.
+    fn install(&mut self, conn: Arc<Conn<R>>, reused: u32, nodelay_set: bool) {
+        let segment = self.worker.directives().buffer_size;
+        self.read = ReadSide::open(segment, self.read.timeout);
+        self.write = WriteSide::open(!nodelay_set, self.write.timeout);
+        self.conn = Some(conn);
+        self.rest.reused = reused;
+    }
+
+    /// Both halves closed (by errors): the object has no usable connection.
+    fn both_closed(&self) -> bool {
+        self.read.buf.state() == ReadState::Closed && self.write.closed
+    }
+
+    /// The connection for option calls (spec §8.1): never connected is a distinct error.
+    fn option_conn(&self) -> Result<&Conn<R>> {
+        if !self.rest.ever_connected {
+            return Err(Error::from_kind(ErrorKind::NeverConnected));
+        }
+        self.conn.as_deref().ok_or_else(Error::closed)
+    }
+}
+
+impl<R: Runtime> StreamSock for Stream<R> {
+    type ReadHalf<'a> = ReadHalf<'a, R>;
+    type WriteHalf<'a> = WriteHalf<'a, R>;
+    type OwnedReadHalf = OwnedReadHalf<R>;
+    type OwnedWriteHalf = OwnedWriteHalf<R>;
+
+    fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.set_timeouts(timeout, timeout, timeout);
+    }
+
+    fn set_timeouts(
+        &mut self,
+        connect: Option<Duration>,
+        send: Option<Duration>,
+        read: Option<Duration>,
+    ) {
+        self.rest.connect_timeout = connect;
+        self.write.timeout = send;
+        self.read.timeout = read;
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if self.conn.is_none() {
+            return Err(Error::closed());
+        }
+        let had_open_half = !self.both_closed();
+        // Buffered input is discarded; the fd closes with the last reference.
+        drop(self.disconnect());
+        if had_open_half {
+            Ok(())
+        } else {
+            Err(Error::closed())
+        }
+    }
+
+    /// spec §5.4, its checks in order.
+    fn set_keepalive(
+        &mut self,
+        timeout: Option<Duration>,
+        size: Option<NonZeroUsize>,
+    ) -> Result<()> {
+        let Some(conn) = self.conn.as_deref() else {
+            return Err(Error::closed());
+        };
+        // 1. A closed half, an EOF already read, or a FIN the kernel already has.
+        if self.read.buf.state() != ReadState::Open || self.write.closed {
+            return Err(Error::closed());
+        }
+        let probe = fd::probe_readiness(&conn.io);
+        if probe == Probe::Hangup {
+            return Err(Error::closed());
+        }
+        // 3. Unconsumed bytes: nothing changes, the connection stays usable.
+        if !self.read.buf.is_empty() {
+            return Err(Error::from_kind(ErrorKind::UnreadData));
+        }
+        // 8. Bytes that arrived after the last read: one byte is read; unless that would
+        //    block, the connection is closed.
+        if probe == Probe::Readable && fd::read_one_byte(&conn.io) != Probe::Quiet {
+            drop(self.disconnect());
+            return Err(Error::from_kind(ErrorKind::DubiousState));
+        }
+        let directives = self.worker.directives();
+        // `None` is the directive; zero keeps the connection until the server closes it.
+        let idle = timeout.unwrap_or(directives.keepalive_timeout);
+        let expires = if idle.is_zero() {
+            None
+        } else {
+            Some(saturating_add(self.worker.runtime().now(), idle))
+        };
+        let size = size.unwrap_or(directives.pool_size);
+        let nodelay_set = !self.write.nodelay_pending;
+        let reused = self.rest.reused;
+        if let Some(conn) = self.disconnect() {
+            let pooled = Pooled {
+                conn,
+                reused,
+                nodelay_set,
+                expires,
+            };
+            self.worker.pools().release(&self.rest.key, pooled, size);
+        }
+        Ok(())
+    }
+
+    fn reused_times(&self) -> Result<u32> {
+        if self.conn.is_none() || self.both_closed() {
+            return Err(Error::closed());
+        }
+        Ok(self.rest.reused)
+    }
+
+    fn set_option(&mut self, option: SocketOption, value: i32) -> Result<()> {
+        fd::set_option(&self.option_conn()?.io, option, value)
+    }
+
+    fn get_option(&self, option: SocketOption) -> Result<i32> {
+        fd::get_option(&self.option_conn()?.io, option)
+    }
+
+    fn bind(&mut self, ip: &str, port: u16) -> Result<()> {
+        self.rest.bind = Some(SocketAddr::new(parse_bind_ip(ip)?, port));
+        Ok(())
+    }
+
+    /// `getfd()`: `closed` without a connection (spec §8.4).
+    fn fd(&self) -> Result<BorrowedFd<'_>> {
+        self.conn
+            .as_deref()
+            .map(|conn| conn.io.as_fd())
+            .ok_or_else(Error::closed)
+    }
+
+    fn local_addr(&self) -> Result<Address> {
+        fd::local(self.fd()?)
+    }
+
+    fn peer_addr(&self) -> Result<Address> {
+        fd::peer(self.fd()?)
+    }
+
+    /// Disjoint borrows of the two sides.
+    fn split(&mut self) -> (ReadHalf<'_, R>, WriteHalf<'_, R>) {
+        let conn = self.conn.as_deref();
+        let read = ReadHalf {
+            worker: &self.worker,
+            conn,
+            side: &mut self.read,
+        };
+        let write = WriteHalf {
+            worker: &self.worker,
+            conn,
+            side: &mut self.write,
+        };
+        (read, write)
+    }
+
+    /// The read half takes the object's settings; both share the connection and a pair
+    /// token that `reunite` checks.
+    fn into_split(self) -> (OwnedReadHalf<R>, OwnedWriteHalf<R>) {
+        let pair = Arc::new(());
+        let write = OwnedWriteHalf {
+            worker: self.worker.clone(),
+            conn: self.conn.clone(),
+            side: self.write,
+            pair: Arc::clone(&pair),
+        };
+        let read = OwnedReadHalf {
+            worker: self.worker,
+            conn: self.conn,
+            side: self.read,
+            rest: self.rest,
+            pair,
+        };
+        (read, write)
+    }
+
+    /// The socket again, with the timeouts set on either half (they live in the sides).
+    fn reunite(
+        read: OwnedReadHalf<R>,
+        write: OwnedWriteHalf<R>,
+    ) -> Result<Self, ReuniteError<OwnedReadHalf<R>, OwnedWriteHalf<R>>> {
+        if !Arc::ptr_eq(&read.pair, &write.pair) {
+            return Err(ReuniteError(read, write));
+        }
+        Ok(Self {
+            worker: read.worker,
+            conn: read.conn,
+            read: read.side,
+            write: write.side,
+            rest: read.rest,
+        })
+    }
+}

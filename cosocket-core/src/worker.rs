@@ -1,0 +1,62 @@
+//! What every socket of a context shares: the runtime, the directives and the pools (the
+//! nginx worker's state). Sockets hold a [`Worker`], not the [`Context`](crate::Context)
+//! that made them, so the socket modules never import the context.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::Directives;
+use crate::pool::Pools;
+use crate::rt::Runtime;
+
+/// A cheap handle on one context's shared state.
+pub(crate) struct Worker<R: Runtime> {
+    shared: Arc<Shared<R>>,
+}
+
+struct Shared<R: Runtime> {
+    runtime: R,
+    directives: Directives,
+    pools: Pools<R>,
+}
+
+impl<R: Runtime> Worker<R> {
+    pub(crate) fn new(runtime: R, directives: Directives) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                pools: Pools::new(runtime.clone()),
+                runtime,
+                directives,
+            }),
+        }
+    }
+
+    pub(crate) fn runtime(&self) -> &R {
+        &self.shared.runtime
+    }
+
+    pub(crate) fn directives(&self) -> &Directives {
+        &self.shared.directives
+    }
+
+    pub(crate) fn pools(&self) -> &Pools<R> {
+        &self.shared.pools
+    }
+}
+
+impl<R: Runtime> Clone for Worker<R> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<R: Runtime> fmt::Debug for Worker<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("directives", &self.shared.directives)
+            .field("pools", &self.shared.pools)
+            .finish()
+    }
+}
