@@ -62,7 +62,7 @@ impl ConnectOptions {
     }
 }
 
-/// A snapshot of one keepalive pool, from [`Cosockets::pool_stats`].
+/// A snapshot of one keepalive pool, from [`Cosockets::pool_stats`](crate::Cosockets::pool_stats).
 ///
 /// `connections` is OpenResty's connection count (spec §5.2): connections checked out,
 /// idle in the pool or being opened, plus queued connects. `pool_size` limits it when the
@@ -82,7 +82,7 @@ pub struct PoolStats {
     pub waiting: usize,
 }
 
-/// A stream socket option for [`StreamSock::set_option`] / [`StreamSock::get_option`]
+/// A stream socket option for [`StreamSock::set_option`](crate::StreamSock::set_option) / [`StreamSock::get_option`](crate::StreamSock::get_option)
 /// (spec §8.1; values are C `int`s, booleans as 1 / 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -161,7 +161,7 @@ impl<R, W> fmt::Display for ReuniteError<R, W> {
 
 impl<R: fmt::Debug, W: fmt::Debug> std::error::Error for ReuniteError<R, W> {}
 
-/// A socket's local or peer address ([`StreamSock::local_addr`], [`UdpSock::peer_addr`],
+/// A socket's local or peer address ([`StreamSock::local_addr`](crate::StreamSock::local_addr), [`UdpSock::peer_addr`](crate::UdpSock::peer_addr),
 /// …). Displayed as logs name peers: `127.0.0.1:6379`, `[::1]:80`, `unix:/path`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

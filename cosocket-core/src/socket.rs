@@ -22,7 +22,7 @@ use crate::proto::{Fragments, Result, Until};
 /// Every read is cancel safe: dropping its future before completion consumes nothing, and
 /// every byte received stays buffered for the next read.
 ///
-/// Results over [`COPY_MAX`](crate::buffer::COPY_MAX) (256) bytes are not copied: such a
+/// Results over [`COPY_MAX`](crate::proto::buffer::COPY_MAX) (256) bytes are not copied: such a
 /// `Bytes` shares the receive buffer's block it arrived in (about two `buffer_size`
 /// segments, or what one large read needed), which stays allocated until the last such
 /// `Bytes` is dropped. Shorter results are copies.
