@@ -33,6 +33,14 @@ cargo check -p cosocket --locked --no-default-features --features tokio
 cargo check -p cosocket --locked --no-default-features --features smol
 cargo check -p cosocket --locked --all-features
 
+step "the conformance suite without the in-tree backends (what a third-party backend gets)"
+cargo check -p cosocket-conformance --locked --no-default-features
+if cargo tree -p cosocket-conformance --locked --no-default-features -e normal \
+    | grep -E '(^| )(tokio|smol|async-io|cosocket-tokio|cosocket-smol) v'; then
+    echo "cosocket-conformance without features must not depend on a runtime" >&2
+    exit 1
+fi
+
 step "every test (unit, property, spec examples, backend contract, doc tests)"
 # A hung test must not stall CI: the whole run is bounded.
 timeout 1800 cargo test --workspace --all-features --locked

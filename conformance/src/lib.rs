@@ -14,6 +14,9 @@
 //!   cosocket_conformance::conformance_tests!(RuntimeHarness::new(cosocket_smol::Smol::new, block_on));
 //!   ```
 //! * [`runtime_contract_tests!`] checks the backend contract itself.
+//! * `harnesses` (feature `harnesses`, on by default) holds the tokio and smol harnesses;
+//!   a third-party backend depends on this crate with `default-features = false` and
+//!   pulls in neither runtime.
 //! * [`parity`] runs FORMAT.md's parity scenarios on a [`Harness`] (the `parity`
 //!   binary: `--backend tokio|smol [--flavor current|multi] --scenarios DIR --out DIR`).
 //! * [`peer`] is the scripted peer (std threads and socket2 only, never the executor under
@@ -25,6 +28,7 @@
 mod case;
 pub mod cases;
 pub mod harness;
+#[cfg(feature = "harnesses")]
 pub mod harnesses;
 pub mod logs;
 pub mod parity;

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use std::future::Future;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,10 +30,12 @@ fn pending_connect(addr: SocketAddr) -> std::net::TcpStream {
 }
 
 /// A stream registered by `rt`, connected to a std socket on loopback.
-async fn connected_pair<R: Runtime>(rt: &R) -> (R::Tcp, std::net::TcpStream) {
+async fn connected_pair<R: Runtime>(rt: &R) -> (R::Stream, std::net::TcpStream) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let io = rt
-        .connect_tcp(pending_connect(listener.local_addr().unwrap()))
+        .connect(OwnedFd::from(pending_connect(
+            listener.local_addr().unwrap(),
+        )))
         .await
         .expect("connect");
     let (peer, _) = listener.accept().expect("accept");
@@ -76,7 +78,7 @@ pub async fn refused_connect_reports_the_errno<R: Runtime>(rt: R) {
         .unwrap()
         .local_addr()
         .unwrap();
-    let err = match rt.connect_tcp(pending_connect(addr)).await {
+    let err = match rt.connect(OwnedFd::from(pending_connect(addr))).await {
         Err(e) => e,
         Ok(io) => socket2::SockRef::from(&io)
             .take_error()
@@ -99,7 +101,7 @@ pub async fn empty_datagram_recv_consumes<R: Runtime>(rt: R) {
         .unwrap();
     peer.send_to(b"second", socket.local_addr().unwrap())
         .unwrap();
-    let io = rt.udp(socket).expect("register");
+    let io = rt.datagram(socket.into()).expect("register");
     assert_eq!(poll_fn(|cx| io.poll_recv(cx, &mut [])).await.unwrap(), 0);
     let mut buf = [0u8; 3];
     assert_eq!(poll_fn(|cx| io.poll_recv(cx, &mut buf)).await.unwrap(), 3);
@@ -119,14 +121,14 @@ async fn within_ms<R: Runtime, T>(rt: &R, ms: u64, fut: impl Future<Output = T>)
 }
 
 /// A registered UDP socket connected to a loopback port nobody listens on.
-fn udp_to_closed_port<R: Runtime>(rt: &R) -> R::Udp {
+fn udp_to_closed_port<R: Runtime>(rt: &R) -> R::Datagram {
     let closed = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     socket.connect((Ipv4Addr::LOCALHOST, port)).unwrap();
     socket.set_nonblocking(true).unwrap();
-    rt.udp(socket).expect("register")
+    rt.datagram(socket.into()).expect("register")
 }
 
 /// The ICMP port unreachable a datagram to a closed port brings back is the error of the
@@ -263,35 +265,16 @@ impl<R: Runtime> CountingTimers<R> {
 }
 
 impl<R: Runtime> Runtime for CountingTimers<R> {
-    type Tcp = R::Tcp;
-    type Unix = R::Unix;
-    type Udp = R::Udp;
-    type UnixDatagram = R::UnixDatagram;
+    type Stream = R::Stream;
+    type Datagram = R::Datagram;
     type Sleep = R::Sleep;
 
-    fn connect_tcp(
-        &self,
-        pending: std::net::TcpStream,
-    ) -> impl Future<Output = std::io::Result<R::Tcp>> + Send {
-        self.inner.connect_tcp(pending)
+    fn connect(&self, pending: OwnedFd) -> impl Future<Output = std::io::Result<R::Stream>> + Send {
+        self.inner.connect(pending)
     }
 
-    fn connect_unix(
-        &self,
-        pending: std::os::unix::net::UnixStream,
-    ) -> impl Future<Output = std::io::Result<R::Unix>> + Send {
-        self.inner.connect_unix(pending)
-    }
-
-    fn udp(&self, socket: UdpSocket) -> std::io::Result<R::Udp> {
-        self.inner.udp(socket)
-    }
-
-    fn unix_datagram(
-        &self,
-        socket: std::os::unix::net::UnixDatagram,
-    ) -> std::io::Result<R::UnixDatagram> {
-        self.inner.unix_datagram(socket)
+    fn datagram(&self, socket: OwnedFd) -> std::io::Result<R::Datagram> {
+        self.inner.datagram(socket)
     }
 
     fn sleep_until(&self, deadline: Instant) -> R::Sleep {

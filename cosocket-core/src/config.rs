@@ -22,14 +22,16 @@ use futures::future::BoxFuture;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Directives {
-    /// `lua_socket_connect_timeout` (60 s): connect, TLS handshake and backlog wait.
+    /// `lua_socket_connect_timeout` (60 s): bounds a connect and a wait in the pool's
+    /// backlog (name resolution has `resolver_timeout`).
     pub connect_timeout: Duration,
     /// `lua_socket_send_timeout` (60 s): idle timeout of a send.
     pub send_timeout: Duration,
     /// `lua_socket_read_timeout` (60 s): idle timeout of a TCP read, total of a UDP one.
     pub read_timeout: Duration,
-    /// `lua_socket_send_lowat` (0): stored for completeness; Linux has no `SO_SNDLOWAT`
-    /// for TCP, so, as nginx there, it has no effect.
+    /// `lua_socket_send_lowat` (0): accepted for parity and never read. Linux cannot set
+    /// `SO_SNDLOWAT` (`setsockopt` fails with `ENOPROTOOPT`), so no value has an effect
+    /// there, in nginx as here.
     pub send_lowat: usize,
     /// `lua_socket_buffer_size` (4096, one page): the receive buffer's segment size; it
     /// bounds one `recv` and one `receive_any` result.

@@ -7,7 +7,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context as TaskContext, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,42 +24,11 @@ use crate::timer::OpTimer;
 use crate::worker::Worker;
 use crate::{fd, log};
 
-/// A connected datagram socket of runtime `R`.
-enum DatagramConn<R: Runtime> {
-    Udp(R::Udp),
-    Unix(R::UnixDatagram),
-}
-
-impl<R: Runtime> DatagramConn<R> {
-    fn poll_recv(&self, cx: &mut TaskContext<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Self::Udp(io) => io.poll_recv(cx, buf),
-            Self::Unix(io) => io.poll_recv(cx, buf),
-        }
-    }
-
-    fn poll_send(&self, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Self::Udp(io) => io.poll_send(cx, buf),
-            Self::Unix(io) => io.poll_send(cx, buf),
-        }
-    }
-}
-
-impl<R: Runtime> AsFd for DatagramConn<R> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Self::Udp(io) => io.as_fd(),
-            Self::Unix(io) => io.as_fd(),
-        }
-    }
-}
-
 /// A datagram socket of core: [`UdpSock`] over runtime `R`. Made by
 /// [`Context::datagram`](crate::Cosockets::datagram).
 pub struct Datagram<R: Runtime> {
     worker: Worker<R>,
-    conn: Option<DatagramConn<R>>,
+    conn: Option<R::Datagram>,
     timeout: Option<Duration>,
     bind: Option<IpAddr>,
     /// One receive buffer of the maximum datagram size, allocated on first use.
@@ -90,20 +59,17 @@ impl<R: Runtime> Datagram<R> {
         }
     }
 
-    fn open_udp(&self, addr: SocketAddr) -> io::Result<DatagramConn<R>> {
+    fn open_udp(&self, addr: SocketAddr) -> io::Result<R::Datagram> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
         socket.set_nonblocking(true)?;
         if let Some(ip) = self.bind {
             socket.bind(&SocketAddr::new(ip, 0).into())?;
         }
         socket.connect(&addr.into())?;
-        self.worker
-            .runtime()
-            .udp(socket.into())
-            .map(DatagramConn::Udp)
+        self.worker.runtime().datagram(socket.into())
     }
 
-    fn open_unix(&self, path: &std::path::Path) -> io::Result<DatagramConn<R>> {
+    fn open_unix(&self, path: &std::path::Path) -> io::Result<R::Datagram> {
         use std::os::linux::net::SocketAddrExt;
         use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
         // The client end needs an address of its own for replies to reach it: a unique
@@ -116,10 +82,7 @@ impl<R: Runtime> Datagram<R> {
         let socket = UnixDatagram::bind_addr(&UnixAddr::from_abstract_name(name.as_bytes())?)?;
         socket.connect(path)?;
         socket.set_nonblocking(true)?;
-        self.worker
-            .runtime()
-            .unix_datagram(socket)
-            .map(DatagramConn::Unix)
+        self.worker.runtime().datagram(socket.into())
     }
 }
 

@@ -3,7 +3,9 @@
 //! Method names follow OpenResty's (see the crate docs for the table). Results follow its
 //! values: `Ok` is the first return value, an [`Error`](crate::Error) the `nil, err` pair,
 //! and [`Error::partial`](crate::Error::partial) the third value of a failed read.
-//! Timeouts are `Option<Duration>`: `None` (or zero) means the context's directive.
+//! Operation timeouts are `Option<Duration>`: `None` (or zero) means the context's
+//! directive. `set_keepalive`'s idle timeout differs, as OpenResty's does: `None` is the
+//! directive, zero keeps the connection until the server closes it.
 
 use std::fmt;
 use std::future::Future;

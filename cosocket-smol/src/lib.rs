@@ -13,17 +13,16 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo};
+use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo, poll_retry};
 use smol::Executor;
 
 /// cosocket's [`Runtime`] on smol.
@@ -57,37 +56,22 @@ impl fmt::Debug for Smol {
     }
 }
 
-/// A registered stream socket (any `T` that std reads and writes through `&T`): at most
-/// one `recv` / `writev` per poll.
+/// A registered stream socket: at most one `recv` / `writev` per poll.
 #[derive(Debug)]
-pub struct Stream<T>(Async<T>);
+pub struct Stream(Async<OwnedFd>);
 
-/// A registered datagram socket (any fd): at most one `recv` / `send` per poll.
+/// A registered datagram socket: at most one `recv` / `send` per poll.
 #[derive(Debug)]
-pub struct Datagram<T>(Async<T>);
+pub struct Datagram(Async<OwnedFd>);
 
-/// Retries `op` after each readiness notice; returns on anything but `WouldBlock`.
-fn poll_io<T>(
-    cx: &mut Context<'_>,
-    mut op: impl FnMut() -> io::Result<T>,
-    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
-) -> Poll<io::Result<T>> {
-    loop {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(ready(cx))?,
-            result => return Poll::Ready(result),
-        }
-    }
-}
-
-impl<T> StreamIo for Stream<T>
-where
-    T: AsFd + Send + Sync + 'static,
-    for<'a> &'a T: Read + Write,
-{
+impl StreamIo for Stream {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let io = &self.0;
-        poll_io(cx, || io.get_ref().read(buf), |cx| io.poll_readable(cx))
+        poll_retry(
+            cx,
+            || rt::recv(io.get_ref(), buf),
+            |cx| io.poll_readable(cx),
+        )
     }
 
     fn poll_write_vectored(
@@ -96,18 +80,18 @@ where
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let io = &self.0;
-        poll_io(
+        poll_retry(
             cx,
-            || io.get_ref().write_vectored(bufs),
+            || rt::writev(io.get_ref(), bufs),
             |cx| io.poll_writable(cx),
         )
     }
 }
 
-impl<T: AsFd + Send + Sync + 'static> DatagramIo for Datagram<T> {
+impl DatagramIo for Datagram {
     fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let io = &self.0;
-        poll_io(
+        poll_retry(
             cx,
             || rt::recv(io.get_ref(), buf),
             |cx| io.poll_readable(cx),
@@ -116,7 +100,7 @@ impl<T: AsFd + Send + Sync + 'static> DatagramIo for Datagram<T> {
 
     fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let io = &self.0;
-        poll_io(
+        poll_retry(
             cx,
             || rt::send(io.get_ref(), buf),
             |cx| io.poll_writable(cx),
@@ -124,13 +108,13 @@ impl<T: AsFd + Send + Sync + 'static> DatagramIo for Datagram<T> {
     }
 }
 
-impl<T: AsFd> AsFd for Stream<T> {
+impl AsFd for Stream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.get_ref().as_fd()
     }
 }
 
-impl<T: AsFd> AsFd for Datagram<T> {
+impl AsFd for Datagram {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.get_ref().as_fd()
     }
@@ -153,40 +137,18 @@ impl rt::Sleep for Sleep {
     }
 }
 
-/// Registers a socket whose non-blocking connect is under way and waits until it is
-/// writable (core reads `SO_ERROR`).
-async fn connected<T: AsFd>(pending: T) -> io::Result<Stream<T>> {
-    let socket = Async::new(pending)?;
-    socket.writable().await?;
-    Ok(Stream(socket))
-}
-
 impl Runtime for Smol {
-    type Tcp = Stream<TcpStream>;
-    type Unix = Stream<UnixStream>;
-    type Udp = Datagram<UdpSocket>;
-    type UnixDatagram = Datagram<UnixDatagram>;
+    type Stream = Stream;
+    type Datagram = Datagram;
     type Sleep = Sleep;
 
-    fn connect_tcp(
-        &self,
-        pending: TcpStream,
-    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
-        connected(pending)
+    async fn connect(&self, pending: OwnedFd) -> io::Result<Stream> {
+        let socket = Async::new(pending)?;
+        socket.writable().await?;
+        Ok(Stream(socket))
     }
 
-    fn connect_unix(
-        &self,
-        pending: UnixStream,
-    ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
-        connected(pending)
-    }
-
-    fn udp(&self, socket: UdpSocket) -> io::Result<Self::Udp> {
-        Async::new(socket).map(Datagram)
-    }
-
-    fn unix_datagram(&self, socket: UnixDatagram) -> io::Result<Self::UnixDatagram> {
+    fn datagram(&self, socket: OwnedFd) -> io::Result<Datagram> {
         Async::new(socket).map(Datagram)
     }
 

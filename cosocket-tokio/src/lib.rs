@@ -1,9 +1,9 @@
 //! # cosocket-tokio
 //!
 //! The tokio backend of cosocket: [`Tokio`] implements [`Runtime`] by registering the
-//! sockets core creates with the reactor of a tokio [`Handle`], sleeping with tokio's timers,
-//! spawning on the handle and resolving names on its blocking pool. It holds the handle, so
-//! no call depends on a thread-local runtime context.
+//! sockets core creates with the reactor of a tokio [`Handle`] (`AsyncFd`), sleeping with
+//! tokio's timers, spawning on the handle and resolving names on its blocking pool. It
+//! holds the handle, so no call depends on a thread-local runtime context.
 //!
 //! ```
 //! use cosocket_core::rt::Runtime;
@@ -18,15 +18,15 @@ use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo};
+use cosocket_core::rt::{self, DatagramIo, Runtime, StreamIo, poll_retry};
+use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, Ready};
-use tokio::net::{TcpStream, UdpSocket, UnixDatagram, UnixStream};
 use tokio::runtime::Handle;
 
 /// cosocket's [`Runtime`] on tokio (current-thread or multi-thread).
@@ -50,43 +50,40 @@ impl Tokio {
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
+
+    /// Registers `fd` with the handle's reactor.
+    // `AsyncFd::new` is deprecated because a `T: AsRawFd` could hand out a different fd
+    // later (no I/O safety); an `OwnedFd` owns its fd for life, which is what the
+    // replacement, the `unsafe` `AsyncFd::register`, asks the caller to promise. This crate
+    // has no `unsafe`.
+    #[allow(deprecated)]
+    fn register(&self, fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+        let _entered = self.handle.enter();
+        AsyncFd::new(fd)
+    }
 }
 
 /// A registered stream socket: at most one `recv` / `writev` per poll.
 #[derive(Debug)]
-pub struct Stream<T>(T);
+pub struct Stream(AsyncFd<OwnedFd>);
 
-macro_rules! stream_io {
-    ($ty:ty) => {
-        impl StreamIo for Stream<$ty> {
-            fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                loop {
-                    ready!(self.0.poll_read_ready(cx))?;
-                    match self.0.try_read(buf) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        result => return Poll::Ready(result),
-                    }
-                }
-            }
+impl StreamIo for Stream {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        let op = || io.try_io(Interest::READABLE, |fd| rt::recv(fd, &mut *buf));
+        poll_retry(cx, op, |cx| io.poll_read_ready(cx).map_ok(drop))
+    }
 
-            fn poll_write_vectored(
-                &self,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                loop {
-                    ready!(self.0.poll_write_ready(cx))?;
-                    match self.0.try_write_vectored(bufs) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        result => return Poll::Ready(result),
-                    }
-                }
-            }
-        }
-    };
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let io = &self.0;
+        let op = || io.try_io(Interest::WRITABLE, |fd| rt::writev(fd, bufs));
+        poll_retry(cx, op, |cx| io.poll_write_ready(cx).map_ok(drop))
+    }
 }
-stream_io!(TcpStream);
-stream_io!(UnixStream);
 
 /// The readiness a receive waits for: a datagram, or a pending socket error.
 const RECV_INTEREST: Interest = Interest::READABLE.add(Interest::ERROR);
@@ -98,74 +95,59 @@ type ReadyWait = Pin<Box<dyn Future<Output = io::Result<Ready>> + Send>>;
 ///
 /// A receive waits for readability *or an error*: on Linux an ICMP port unreachable
 /// leaves a pending error on a connected UDP socket and epoll reports only `EPOLLERR`,
-/// which tokio hands to `Interest::ERROR` waiters, never to `poll_recv_ready`. Waiting for
-/// readability alone would let the refusal surface on the next send instead of on the
-/// receive waiting for it (spec §6: `receive()` → `connection refused`).
-pub struct Datagram<T> {
-    io: Arc<T>,
+/// which tokio hands to `Interest::ERROR` waiters, never to read-readiness waiters.
+/// Waiting for readability alone would let the refusal surface on the next send instead
+/// of on the receive waiting for it (spec §6: `receive()` → `connection refused`).
+pub struct Datagram {
+    io: Arc<AsyncFd<OwnedFd>>,
     /// The wait of a receive that found nothing, until it completes.
     wait: Mutex<Option<ReadyWait>>,
 }
 
-impl<T: fmt::Debug> fmt::Debug for Datagram<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Datagram").field(&self.io).finish()
-    }
-}
-
-impl<T> Datagram<T> {
-    fn new(io: T) -> Self {
-        Self {
-            io: Arc::new(io),
-            wait: Mutex::new(None),
-        }
-    }
-}
-
-macro_rules! datagram_io {
-    ($ty:ty) => {
-        impl DatagramIo for Datagram<$ty> {
-            fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                let mut wait = self.wait.lock().unwrap_or_else(PoisonError::into_inner);
-                let io = &self.io;
-                loop {
-                    // `recv(2)` itself, not `try_recv`, which needs readability: on error
-                    // readiness alone the kernel returns the pending error (once) and
-                    // clears it. One interest per `try_io` (tokio checks a combined one
-                    // against no readiness at all); without readiness it makes no syscall.
-                    for interest in [Interest::READABLE, Interest::ERROR] {
-                        match io.try_io(interest, || rt::recv(io.as_fd(), &mut *buf)) {
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                            result => {
-                                *wait = None;
-                                return Poll::Ready(result);
-                            }
-                        }
-                    }
-                    let pending = wait.get_or_insert_with(|| {
-                        let io = Arc::clone(&self.io);
-                        Box::pin(async move { io.ready(RECV_INTEREST).await })
-                    });
-                    let ready = ready!(pending.as_mut().poll(cx));
-                    *wait = None;
-                    ready?;
-                }
-            }
-
-            fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                loop {
-                    ready!(self.io.poll_send_ready(cx))?;
-                    match self.io.try_send(buf) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        result => return Poll::Ready(result),
+impl DatagramIo for Datagram {
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut wait = self.wait.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            // On error readiness alone the kernel's `recv` returns the pending error (once)
+            // and clears it. One interest per `try_io` (tokio checks a combined one against
+            // no readiness at all); without readiness it makes no syscall.
+            for interest in [Interest::READABLE, Interest::ERROR] {
+                match self.io.try_io(interest, |fd| rt::recv(fd, &mut *buf)) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    result => {
+                        *wait = None;
+                        return Poll::Ready(result);
                     }
                 }
             }
+            let pending = wait.get_or_insert_with(|| {
+                let io = Arc::clone(&self.io);
+                Box::pin(async move { Ok(io.ready(RECV_INTEREST).await?.ready()) })
+            });
+            let ready = ready!(pending.as_mut().poll(cx));
+            *wait = None;
+            ready?;
         }
-    };
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let io = &self.io;
+        let op = || io.try_io(Interest::WRITABLE, |fd| rt::send(fd, buf));
+        poll_retry(cx, op, |cx| io.poll_write_ready(cx).map_ok(drop))
+    }
 }
-datagram_io!(UdpSocket);
-datagram_io!(UnixDatagram);
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.get_ref().as_fd()
+    }
+}
+
+impl AsFd for Datagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
 
 pin_project_lite::pin_project! {
     /// tokio's timer; [`reset`](rt::Sleep::reset) moves it in place.
@@ -189,67 +171,26 @@ impl rt::Sleep for Sleep {
     }
 }
 
-impl<T: AsFd> AsFd for Stream<T> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
-
-impl<T: AsFd> AsFd for Datagram<T> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-/// Registers a socket whose non-blocking connect is under way (inside the handle's context)
-/// and waits until it is writable (core reads `SO_ERROR`). A macro because tokio's stream
-/// types share these methods but no trait.
-macro_rules! connected {
-    ($tokio:expr, $ty:ty, $pending:expr) => {{
-        let registered = {
-            let _entered = $tokio.handle.enter();
-            <$ty>::from_std($pending)
-        };
-        async move {
-            let stream = registered?;
-            stream.writable().await?;
-            Ok(Stream(stream))
-        }
-    }};
-}
-
 impl Runtime for Tokio {
-    type Tcp = Stream<TcpStream>;
-    type Unix = Stream<UnixStream>;
-    type Udp = Datagram<UdpSocket>;
-    type UnixDatagram = Datagram<UnixDatagram>;
+    type Stream = Stream;
+    type Datagram = Datagram;
     type Sleep = Sleep;
 
-    fn connect_tcp(
-        &self,
-        pending: std::net::TcpStream,
-    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
-        connected!(self, TcpStream, pending)
+    fn connect(&self, pending: OwnedFd) -> impl Future<Output = io::Result<Stream>> + Send {
+        let registered = self.register(pending);
+        async move {
+            let io = registered?;
+            drop(io.writable().await?);
+            Ok(Stream(io))
+        }
     }
 
-    fn connect_unix(
-        &self,
-        pending: std::os::unix::net::UnixStream,
-    ) -> impl Future<Output = io::Result<Self::Unix>> + Send {
-        connected!(self, UnixStream, pending)
-    }
-
-    fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp> {
-        let _entered = self.handle.enter();
-        UdpSocket::from_std(socket).map(Datagram::new)
-    }
-
-    fn unix_datagram(
-        &self,
-        socket: std::os::unix::net::UnixDatagram,
-    ) -> io::Result<Self::UnixDatagram> {
-        let _entered = self.handle.enter();
-        UnixDatagram::from_std(socket).map(Datagram::new)
+    fn datagram(&self, socket: OwnedFd) -> io::Result<Datagram> {
+        let io = Arc::new(self.register(socket)?);
+        Ok(Datagram {
+            io,
+            wait: Mutex::new(None),
+        })
     }
 
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
@@ -273,5 +214,11 @@ impl Runtime for Tokio {
             .handle
             .spawn_blocking(move || rt::resolve_blocking(&host, port));
         async move { lookup.await.map_err(io::Error::other)? }
+    }
+}
+
+impl fmt::Debug for Datagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Datagram").field(&self.io).finish()
     }
 }

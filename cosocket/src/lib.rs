@@ -114,8 +114,9 @@
 //! ## Stability
 //!
 //! Pre-1.0. The traits, [`Error`] and [`ErrorKind`] (non-exhaustive), [`Directives`] and
-//! [`ConnectOptions`] (non-exhaustive) are designed so that the pool, TLS and further
-//! options arrive without changing a caller.
+//! [`ConnectOptions`] (non-exhaustive) are designed so that TLS and further options
+//! arrive without changing a caller. The backend contract ([`rt`]) may still change
+//! between minor versions.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cosocket_core as core;

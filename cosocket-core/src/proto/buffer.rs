@@ -141,11 +141,6 @@ impl RecvBuffer {
         }
     }
 
-    /// Whether the end of the stream has been read (by any reader).
-    pub fn eof_seen(&self) -> bool {
-        self.eof
-    }
-
     /// Marks the read half closed (a socket error outside a read, or `close`).
     pub fn close_read(&mut self) {
         self.closed = true;
@@ -321,11 +316,6 @@ impl<R: Reader> ReadCall<R> {
             reader,
             begun: false,
         }
-    }
-
-    /// The reader.
-    pub fn reader(&self) -> &R {
-        &self.reader
     }
 
     /// Drives the read: scans the buffered bytes, `recv`s only when they do not suffice.

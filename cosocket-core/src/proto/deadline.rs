@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// How a timeout counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutMode {
-    /// From the start of the operation (connect, TLS handshake, backlog wait, UDP
+    /// From the start of the operation (connect, backlog wait, name resolution, UDP
     /// receive).
     Total,
     /// From the last progress (TCP send and receive: data trickling in every 150 ms never
@@ -47,16 +47,6 @@ impl Deadline {
         }
     }
 
-    /// A total timeout that started `now`.
-    pub fn total(timeout: Duration, now: Instant) -> Self {
-        Self::new(TimeoutMode::Total, timeout, now)
-    }
-
-    /// An idle timeout that started `now`.
-    pub fn idle(timeout: Duration, now: Instant) -> Self {
-        Self::new(TimeoutMode::Idle, timeout, now)
-    }
-
     /// The instant the operation expires if nothing else happens.
     pub fn at(&self) -> Instant {
         saturating_add(self.since, self.timeout)
@@ -67,17 +57,6 @@ impl Deadline {
         if self.mode == TimeoutMode::Idle && now > self.since {
             self.since = now;
         }
-    }
-
-    /// A new timeout value (`set_timeout` on a live connection): a waiting operation picks
-    /// it up the next time its timer is re-armed, as OpenResty does (spec §4.1).
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
-    }
-
-    /// The timeout in force.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// Whether the operation has expired at `now`, or until when to wait.
@@ -135,7 +114,7 @@ mod tests {
     #[test]
     fn total_ignores_progress() {
         let clock = Clock::new();
-        let mut d = Deadline::total(Duration::from_millis(100), clock.ms(0));
+        let mut d = Deadline::new(TimeoutMode::Total, Duration::from_millis(100), clock.ms(0));
         d.progress(clock.ms(90));
         assert_eq!(d.check(clock.ms(99)), Check::WaitUntil(clock.ms(100)));
         assert_eq!(d.check(clock.ms(100)), Check::Expired);
@@ -145,7 +124,7 @@ mod tests {
     #[test]
     fn idle_restarts_on_progress() {
         let clock = Clock::new();
-        let mut d = Deadline::idle(Duration::from_millis(250), clock.ms(0));
+        let mut d = Deadline::new(TimeoutMode::Idle, Duration::from_millis(250), clock.ms(0));
         for step in 1..=4 {
             let now = clock.ms(150 * step);
             assert_eq!(
@@ -162,30 +141,21 @@ mod tests {
     #[test]
     fn progress_never_moves_backwards() {
         let clock = Clock::new();
-        let mut d = Deadline::idle(Duration::from_millis(10), clock.ms(50));
+        let mut d = Deadline::new(TimeoutMode::Idle, Duration::from_millis(10), clock.ms(50));
         d.progress(clock.ms(20));
         assert_eq!(d.at(), clock.ms(60));
     }
 
     #[test]
-    fn new_timeout_applies_at_next_check() {
-        let clock = Clock::new();
-        let mut d = Deadline::idle(Duration::from_millis(1000), clock.ms(0));
-        d.set_timeout(Duration::from_millis(100));
-        assert_eq!(d.check(clock.ms(100)), Check::Expired);
-        assert_eq!(d.timeout(), Duration::from_millis(100));
-    }
-
-    #[test]
     fn huge_timeouts_saturate() {
         let clock = Clock::new();
-        let d = Deadline::total(Duration::MAX, clock.ms(0));
+        let d = Deadline::new(TimeoutMode::Total, Duration::MAX, clock.ms(0));
         assert!(d.at() > clock.ms(1000 * 86_400 * 365));
         assert!(matches!(
             d.check(clock.ms(u64::from(u32::MAX))),
             Check::WaitUntil(_)
         ));
-        let mut idle = Deadline::idle(Duration::MAX, clock.ms(0));
+        let mut idle = Deadline::new(TimeoutMode::Idle, Duration::MAX, clock.ms(0));
         idle.progress(clock.ms(5));
         assert!(idle.at() > clock.ms(5));
         assert_eq!(saturating_add(clock.ms(0), Duration::ZERO), clock.ms(0));

@@ -55,8 +55,6 @@ pub enum ErrorKind {
     /// `connection in dubious state`: `set_keepalive` found bytes or EOF that arrived
     /// after the last read; the connection was closed.
     DubiousState,
-    /// `invalid connection`: `set_keepalive` on a connection flagged as failed.
-    InvalidConnection,
 }
 
 impl ErrorKind {
@@ -72,7 +70,6 @@ impl ErrorKind {
             Self::TooManyWaiting => "too many waiting connect operations",
             Self::UnreadData => "unread data in buffer",
             Self::DubiousState => "connection in dubious state",
-            Self::InvalidConnection => "invalid connection",
             _ => return None,
         })
     }
@@ -88,11 +85,9 @@ impl ErrorKind {
             Self::InvalidArgument | Self::HostParse => io::ErrorKind::InvalidInput,
             Self::UnsupportedOption => io::ErrorKind::Unsupported,
             Self::NoResolver | Self::Resolve => io::ErrorKind::NotFound,
-            Self::Os
-            | Self::TooManyWaiting
-            | Self::UnreadData
-            | Self::DubiousState
-            | Self::InvalidConnection => io::ErrorKind::Other,
+            Self::Os | Self::TooManyWaiting | Self::UnreadData | Self::DubiousState => {
+                io::ErrorKind::Other
+            }
         }
     }
 }

@@ -2,14 +2,15 @@
 //! apart from the user API as hyper keeps `hyper::rt`.
 //!
 //! Core creates every socket with `socket2` (options, bind, non-blocking connect) and hands
-//! the std socket to the runtime to register and await. I/O is `&self` and makes at most
+//! its fd to the runtime to register and await: two I/O types, whatever the socket's
+//! family. I/O is `&self` and makes at most
 //! one syscall per poll, so read and write halves need no lock, a `recv` asks for exactly
 //! the size core wants, and no adapter can silently turn one `writev` into many writes.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -53,39 +54,20 @@ pub trait Sleep: Future<Output = ()> + Send + 'static {
 /// name resolution. A value the context holds, so nothing is detected at call time and
 /// nothing panics with "no reactor running".
 pub trait Runtime: Clone + Send + Sync + 'static {
-    /// A registered TCP stream.
-    type Tcp: StreamIo;
-    /// A registered Unix stream.
-    type Unix: StreamIo;
-    /// A registered UDP socket.
-    type Udp: DatagramIo;
-    /// A registered Unix datagram socket.
-    type UnixDatagram: DatagramIo;
+    /// A registered stream socket (TCP or Unix: core tells them apart itself).
+    type Stream: StreamIo;
+    /// A registered datagram socket (UDP or Unix).
+    type Datagram: DatagramIo;
     /// A timer.
     type Sleep: Sleep;
 
-    /// Registers `pending`, a non-blocking TCP socket whose `connect` core has started, and
-    /// completes when it is writable: the connect has finished, well or not. Core reads
+    /// Registers `pending`, a non-blocking stream socket whose `connect` core has started,
+    /// and completes when it is writable: the connect has finished, well or not. Core reads
     /// `SO_ERROR` itself, so a backend may also return the error it saw.
-    fn connect_tcp(
-        &self,
-        pending: std::net::TcpStream,
-    ) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+    fn connect(&self, pending: OwnedFd) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 
-    /// The same for a Unix stream socket (core reads `SO_ERROR`).
-    fn connect_unix(
-        &self,
-        pending: std::os::unix::net::UnixStream,
-    ) -> impl Future<Output = io::Result<Self::Unix>> + Send;
-
-    /// Registers a non-blocking UDP socket that core has bound and connected.
-    fn udp(&self, socket: std::net::UdpSocket) -> io::Result<Self::Udp>;
-
-    /// Registers a non-blocking Unix datagram socket that core has bound and connected.
-    fn unix_datagram(
-        &self,
-        socket: std::os::unix::net::UnixDatagram,
-    ) -> io::Result<Self::UnixDatagram>;
+    /// Registers a non-blocking datagram socket that core has bound and connected.
+    fn datagram(&self, socket: OwnedFd) -> io::Result<Self::Datagram>;
 
     /// A timer that completes at `deadline`.
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
@@ -108,9 +90,29 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
 }
 
-/// One `recv(2)` on `fd` (a datagram, or a stream's bytes), for backends whose reactor
-/// offers readiness but no typed receive for every socket kind: `Ok(0)` is an empty
-/// datagram or the end of a stream, `WouldBlock` means wait for readiness.
+/// Runs one non-blocking syscall, waiting for readiness between tries: `op` is tried
+/// first; on `WouldBlock`, `ready` registers the waker (returning `Pending`) or reports
+/// readiness, and `op` is tried again. Anything else is the result. Both backends' I/O is
+/// this loop around [`recv`], [`send`] and [`writev`] with their reactor's readiness.
+pub fn poll_retry<T>(
+    cx: &mut Context<'_>,
+    mut op: impl FnMut() -> io::Result<T>,
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
+) -> Poll<io::Result<T>> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => match ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            },
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+/// One `recv(2)` on `fd` (a datagram, or a stream's bytes): `Ok(0)` is an empty datagram
+/// or the end of a stream, `WouldBlock` means wait for readiness.
 pub fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())
         .map(|(n, _)| n)
@@ -120,6 +122,11 @@ pub fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
 /// One `send(2)` of `buf` on `fd`, as one datagram on a datagram socket.
 pub fn send(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     rustix::net::send(fd, buf, rustix::net::SendFlags::empty()).map_err(io::Error::from)
+}
+
+/// One `writev(2)` of `bufs` on `fd`.
+pub fn writev(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    rustix::io::writev(fd, bufs).map_err(io::Error::from)
 }
 
 /// The system resolver (`getaddrinfo`), blocking: what a backend runs on its blocking pool

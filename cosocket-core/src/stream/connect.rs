@@ -13,7 +13,7 @@ use std::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::Stream;
-use super::conn::{Conn, StreamConn};
+use super::conn::Conn;
 use crate::log;
 use crate::options::ConnectOptions;
 use crate::pool::{Admission, Create, Handoff, Pooled, Slot};
@@ -211,9 +211,9 @@ impl<R: Runtime> Stream<R> {
             }
         };
         let rt = self.worker.runtime();
-        match within(rt, deadline, finished(rt.connect_tcp(pending))).await {
+        match within(rt, deadline, finished(rt.connect(pending.into()))).await {
             Some(Ok(io)) => {
-                let conn = Conn::new(StreamConn::Tcp(io), addr.to_string(), slot.take());
+                let conn = Conn::new(io, true, addr.to_string(), slot.take());
                 self.install(Arc::new(conn), 0, false);
                 Attempt::Done(Ok(()))
             }
@@ -248,9 +248,9 @@ impl<R: Runtime> Stream<R> {
             }
         };
         let rt = self.worker.runtime();
-        match within(rt, deadline, finished(rt.connect_unix(pending))).await {
+        match within(rt, deadline, finished(rt.connect(pending.into()))).await {
             Some(Ok(io)) => {
-                let conn = Conn::new(StreamConn::Unix(io), peer, slot);
+                let conn = Conn::new(io, false, peer, slot);
                 self.install(Arc::new(conn), 0, false);
                 Ok(())
             }

@@ -100,7 +100,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
         return Ok(0);
     }
     if side.nodelay_pending {
-        let wanted = directives.tcp_nodelay && conn.io.is_tcp();
+        let wanted = directives.tcp_nodelay && conn.tcp;
         if wanted && fd::set(&conn.io, SocketOption::TcpNoDelay, 1).is_err() {
             // The typo is OpenResty's (spec §1.5).
             log::module(directives, format_args!("setsockopt(TCP_NODELAY) failed"));
