@@ -55,10 +55,23 @@ pub fn install() {
 
 /// Every captured line containing `needle` (e.g. a peer's port).
 pub fn lines_with(needle: &str) -> Vec<String> {
+    lines_since(0, needle)
+}
+
+/// How many lines were captured so far: a mark for [`lines_since`].
+pub fn mark() -> usize {
+    LINES.lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+/// The lines containing `needle` captured after `mark`. A case that checks a line is
+/// absent looks only at its own window: an earlier case of the process may have logged
+/// the same ephemeral port (a refused connect to a port the kernel handed out again).
+pub fn lines_since(mark: usize, needle: &str) -> Vec<String> {
     LINES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .iter()
+        .skip(mark)
         .filter(|l| l.contains(needle))
         .cloned()
         .collect()

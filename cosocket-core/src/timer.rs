@@ -1,6 +1,6 @@
 //! The one timer of a running operation: armed only when the operation has to wait (a
 //! receive served from the buffer arms none), re-armed lazily from the last progress when
-//! it fires (ARCHITECTURE.md, "Deadlines inside each operation").
+//! it fires (ARCHITECTURE.md, "One receive, end to end" and "Invariants").
 
 use std::future::Future;
 use std::pin::Pin;

@@ -367,6 +367,7 @@ pub async fn x_every_address_tried_in_order<H: Harness>(t: Case<H>) {
 pub async fn x_logs_spec_lines<H: Harness>(t: Case<H>) {
     crate::logs::install();
     for log_errors in [true, false] {
+        let mark = crate::logs::mark();
         let mut peer = start(PeerSpec::tcp(vec![]));
         let upstream = peer.addr().unwrap().to_string();
         let cx = t.cx_with(|d| d.log_errors = log_errors);
@@ -392,8 +393,8 @@ pub async fn x_logs_spec_lines<H: Harness>(t: Case<H>) {
         let read_line = format!("[error] lua tcp socket read timed out, upstream: {upstream}");
         let refused_line =
             format!("[error] connect() failed (111: Connection refused), upstream: {refused}");
-        let mut got = lines_for(&upstream);
-        got.extend(lines_for(&refused));
+        let mut got = lines_for(mark, &upstream);
+        got.extend(lines_for(mark, &refused));
         if log_errors {
             assert!(got.contains(&read_line), "{got:?}");
             assert!(got.contains(&refused_line), "{got:?}");
@@ -403,6 +404,6 @@ pub async fn x_logs_spec_lines<H: Harness>(t: Case<H>) {
     }
 }
 
-fn lines_for(upstream: &str) -> Vec<String> {
-    crate::logs::lines_with(&format!("upstream: {upstream}"))
+fn lines_for(mark: usize, upstream: &str) -> Vec<String> {
+    crate::logs::lines_since(mark, &format!("upstream: {upstream}"))
 }
