@@ -30,6 +30,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod conn;
 mod context;
 mod cosockets;
 mod datagram;

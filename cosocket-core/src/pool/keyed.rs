@@ -3,7 +3,7 @@
 //!
 //! `count` is OpenResty's connection count: every connection associated with the pool
 //! (checked out, idle, or handed to a waiter), every connect under way that counted itself,
-//! and every queued connect. Each counted connection carries a [`Slot`]; each queued
+//! and every queued connect. Each counted connection carries a [`Slot`](crate::conn::Slot); each queued
 //! connect is an entry of `waiters`. A unit that leaves while connects are queued goes to
 //! the first of them at once (FIFO), so a freed place is never lost between two tasks.
 
@@ -14,7 +14,8 @@ use std::task::{Context as TaskContext, Waker};
 use std::time::Instant;
 
 use super::watch::Watch;
-use super::{After, Handoff, Pooled, Shared, Slot};
+use super::{After, Handoff, Pooled, Shared};
+use crate::conn::{Slot, SlotHome};
 use crate::fd::is_quiet;
 use crate::rt::{Runtime, StreamIo};
 
@@ -84,12 +85,13 @@ impl<R: Runtime> KeyPool<R> {
     }
 
     /// A slot of this pool for a unit already in `count`.
-    fn slot_for_counted(&self) -> Slot<R> {
-        Slot::new(self.home.clone(), Arc::clone(&self.key), self.id)
+    fn slot_for_counted(&self) -> Slot {
+        let home: Weak<dyn SlotHome> = self.home.clone();
+        Slot::new(home, Arc::clone(&self.key), self.id)
     }
 
     /// Counts one more connection and returns its slot.
-    pub(super) fn count_one(&mut self) -> Slot<R> {
+    pub(super) fn count_one(&mut self) -> Slot {
         self.count += 1;
         self.slot_for_counted()
     }

@@ -5,12 +5,11 @@
 //! One mutex guards every pool of a context; it is never held across an `.await`, and
 //! nothing that takes it again (closing a counted connection, waking a task, spawning)
 //! runs while it is held: such effects are collected in an [`After`] and run once it is
-//! released. Places are given back by drop guards ([`Slot`], [`Waiter`]) on every path:
+//! released. Places are given back by drop guards ([`Slot`](crate::conn::Slot), [`Waiter`]) on every path:
 //! a failed or dropped connect, a closed or dropped socket, a cancelled queued connect
 //! (whatever it was handed goes on to the next waiter or back to the pool).
 
 mod keyed;
-mod slot;
 mod waiter;
 mod watch;
 
@@ -21,12 +20,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::conn::{Conn, Slot, SlotHome};
 use crate::options::PoolStats;
 use crate::proto::{Error, ErrorKind, Result};
 use crate::rt::Runtime;
-use crate::stream::Conn;
 use keyed::KeyPool;
-pub(crate) use slot::Slot;
 pub(crate) use waiter::Waiter;
 use watch::{Watch, Watcher};
 
@@ -47,7 +45,7 @@ pub(crate) enum Handoff<R: Runtime> {
     /// The connection a `set_keepalive` released (no network round trip).
     Conn(Pooled<R>),
     /// The place a closed connection or a failed connect freed: open a new connection.
-    Slot(Slot<R>),
+    Slot(Slot),
 }
 
 /// How a connect goes on after asking the pool (spec §2.1 steps 3–4).
@@ -55,7 +53,7 @@ pub(crate) enum Admission<R: Runtime> {
     /// An idle connection, most recently released first.
     Reuse(Pooled<R>),
     /// Open a connection; counted by the pool when one exists.
-    Open(Option<Slot<R>>),
+    Open(Option<Slot>),
     /// Wait in the backlog queue, at most the connect timeout.
     Wait(Waiter<R>),
 }
@@ -70,7 +68,7 @@ pub(crate) struct Create {
 /// Effects of a pool change that must run with the mutex released.
 pub(super) struct After<R: Runtime> {
     close: Vec<Pooled<R>>,
-    slots: Vec<Slot<R>>,
+    slots: Vec<Slot>,
     wake: Vec<Waker>,
     notify: Vec<(Arc<Watch>, u64)>,
     stop: Vec<Arc<Watch>>,
@@ -161,6 +159,13 @@ impl<R: Runtime> Shared<R> {
     fn lock(&self) -> MutexGuard<'_, Map<R>> {
         // Every change is complete before anything can panic: a poisoned map is sound.
         self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A dropped slot gives its place back to its pool.
+impl<R: Runtime> SlotHome for Shared<R> {
+    fn unit_freed(self: Arc<Self>, key: &str, pool_id: u64) {
+        self.change(key, pool_id, |pool, after| pool.unit_freed(after));
     }
 }
 

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,10 +13,10 @@ use std::time::Instant;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::Stream;
-use super::conn::Conn;
+use crate::conn::{Conn, Slot};
 use crate::log;
 use crate::options::ConnectOptions;
-use crate::pool::{Admission, Create, Handoff, Pooled, Slot};
+use crate::pool::{Admission, Create, Handoff, Pooled};
 use crate::proto::deadline::{effective_timeout, saturating_add};
 use crate::proto::host::{self, Endpoint};
 use crate::proto::{Error, Result};
@@ -26,11 +26,11 @@ use crate::socket::{TcpSock, UnixSock};
 use crate::timer::within;
 
 /// How a connect goes on after the pool (spec §2.1 steps 3–4).
-enum Begin<R: Runtime> {
+enum Begin {
     /// A pooled connection is installed: done.
     Reused,
     /// Open a connection, holding the pool's place if one counts it.
-    Open(Option<Slot<R>>),
+    Open(Option<Slot>),
 }
 
 /// How one TCP connect attempt ended.
@@ -113,7 +113,7 @@ impl<R: Runtime> Stream<R> {
         options: &ConnectOptions,
         default_key: impl FnOnce() -> String,
         target: impl FnOnce() -> String,
-    ) -> Result<Begin<R>> {
+    ) -> Result<Begin> {
         drop(self.disconnect());
         self.rest.ever_connected = true;
         self.rest.key = match &options.pool {
@@ -176,7 +176,7 @@ impl<R: Runtime> Stream<R> {
         &mut self,
         first: SocketAddr,
         rest: &[SocketAddr],
-        mut slot: Option<Slot<R>>,
+        mut slot: Option<Slot>,
     ) -> Result<()> {
         let deadline = self.connect_deadline();
         let mut failed = match self.try_tcp(first, deadline, &mut slot).await {
@@ -192,81 +192,73 @@ impl<R: Runtime> Stream<R> {
         Err(failed)
     }
 
-    /// One TCP connect attempt: a failure lets the next address be tried, a timeout does
-    /// not (the one connect timeout is spent).
+    /// One TCP connect attempt.
     async fn try_tcp(
         &mut self,
         addr: SocketAddr,
         deadline: Instant,
-        slot: &mut Option<Slot<R>>,
+        slot: &mut Option<Slot>,
     ) -> Attempt {
-        let pending = match start_tcp(addr, self.rest.bind) {
+        let started = start_tcp(addr, self.rest.bind);
+        self.attempt(started, true, addr.to_string(), deadline, slot)
+            .await
+    }
+
+    /// The Unix connect: one attempt.
+    async fn open_unix(&mut self, path: &Path, mut slot: Option<Slot>) -> Result<()> {
+        let deadline = self.connect_deadline();
+        let peer = format!("unix:{}", path.display());
+        match self
+            .attempt(start_unix(path), false, peer, deadline, &mut slot)
+            .await
+        {
+            Attempt::Done(result) => result,
+            Attempt::Failed(e) => Err(e),
+        }
+    }
+
+    /// Waits for a started connect (`peer` names it in the log lines) until `deadline` and
+    /// installs the connection: a failure lets a TCP connect try the next address, a
+    /// timeout does not (the one connect timeout is spent).
+    async fn attempt(
+        &mut self,
+        started: io::Result<OwnedFd>,
+        tcp: bool,
+        peer: String,
+        deadline: Instant,
+        slot: &mut Option<Slot>,
+    ) -> Attempt {
+        let pending = match started {
             Ok(pending) => pending,
             Err(e) => {
+                // nginx's core logs a failed `connect(2)` itself, whatever `log_errors` says.
                 log::core(format_args!(
-                    "connect() to {addr} failed {}",
+                    "connect() to {peer} failed {}",
                     log::errno_text(&e)
                 ));
                 return Attempt::Failed(Error::from_io(&e));
             }
         };
         let rt = self.worker.runtime();
-        match within(rt, deadline, finished(rt.connect(pending.into()))).await {
+        match within(rt, deadline, finished(rt.connect(pending))).await {
             Some(Ok(io)) => {
-                let conn = Conn::new(io, true, addr.to_string(), slot.take());
+                let conn = Conn::new(io, tcp, peer, slot.take());
                 self.install(Arc::new(conn), 0, false);
                 Attempt::Done(Ok(()))
             }
             Some(Err(e)) => {
                 log::module(
                     self.worker.directives(),
-                    format_args!("connect() failed {}, upstream: {addr}", log::errno_text(&e)),
+                    format_args!("connect() failed {}, upstream: {peer}", log::errno_text(&e)),
                 );
                 Attempt::Failed(Error::from_io(&e))
             }
             None => {
                 log::module(
                     self.worker.directives(),
-                    format_args!("lua tcp socket connect timed out, upstream: {addr}"),
-                );
-                Attempt::Done(Err(Error::timeout()))
-            }
-        }
-    }
-
-    async fn open_unix(&mut self, path: &Path, slot: Option<Slot<R>>) -> Result<()> {
-        let deadline = self.connect_deadline();
-        let peer = format!("unix:{}", path.display());
-        let pending = match start_unix(path) {
-            Ok(pending) => pending,
-            Err(e) => {
-                log::core(format_args!(
-                    "connect() to {peer} failed {}",
-                    log::errno_text(&e)
-                ));
-                return Err(Error::from_io(&e));
-            }
-        };
-        let rt = self.worker.runtime();
-        match within(rt, deadline, finished(rt.connect(pending.into()))).await {
-            Some(Ok(io)) => {
-                let conn = Conn::new(io, false, peer, slot);
-                self.install(Arc::new(conn), 0, false);
-                Ok(())
-            }
-            Some(Err(e)) => {
-                log::module(
-                    self.worker.directives(),
-                    format_args!("connect() failed {}, upstream: {peer}", log::errno_text(&e)),
-                );
-                Err(Error::from_io(&e))
-            }
-            None => {
-                log::module(
-                    self.worker.directives(),
                     format_args!("lua tcp socket connect timed out, upstream: {peer}"),
                 );
-                Err(Error::timeout())
+                Attempt::Done(Err(Error::timeout()))
             }
         }
     }
@@ -283,7 +275,7 @@ async fn finished<T: AsFd>(connect: impl Future<Output = io::Result<T>>) -> io::
 }
 
 /// A non-blocking TCP socket, bound if asked, whose connect has started.
-fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<std::net::TcpStream> {
+fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<OwnedFd> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     if let Some(local) = bind {
@@ -306,7 +298,7 @@ fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<std::net:
 
 /// A non-blocking Unix stream socket whose connect has started. A local bind address
 /// (an IP) does not apply to Unix sockets and is not used.
-fn start_unix(path: &Path) -> io::Result<std::os::unix::net::UnixStream> {
+fn start_unix(path: &Path) -> io::Result<OwnedFd> {
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
     match socket.connect(&SockAddr::unix(path)?) {

@@ -9,9 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::Rest;
-use super::conn::Conn;
 use super::read::{ReadParts, ReadSide};
 use super::send::{WriteParts, WriteSide};
+use crate::conn::Conn;
 use crate::rt::Runtime;
 use crate::worker::Worker;
 

@@ -14,7 +14,6 @@
 //! | `settimeout(s)`, `close`, `setkeepalive`, `getreusedtimes`, `setoption`, `getoption`, `bind`, `getfd` | this file (`StreamSock`) |
 //! | — (`split`, `into_split`, `reunite`) | this file; the half types in `halves.rs` |
 
-mod conn;
 mod connect;
 mod halves;
 mod read;
@@ -26,11 +25,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use conn::Conn;
 pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use read::{ReadParts, ReadSide};
 use send::{WriteParts, WriteSide};
 
+use crate::conn::Conn;
 use crate::fd::{self, Probe};
 use crate::options::{Address, ReuniteError, SocketOption};
 use crate::pool::Pooled;

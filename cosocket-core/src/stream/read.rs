@@ -10,9 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::Stream;
-use super::conn::Conn;
 use super::halves::{OwnedReadHalf, ReadHalf};
 use crate::config::Directives;
+use crate::conn::Conn;
 use crate::log;
 use crate::proto::deadline::effective_timeout;
 use crate::proto::{

@@ -8,9 +8,9 @@ use std::task::Poll;
 use std::time::Duration;
 
 use super::Stream;
-use super::conn::Conn;
 use super::halves::{OwnedWriteHalf, WriteHalf};
 use crate::config::Directives;
+use crate::conn::Conn;
 use crate::options::SocketOption;
 use crate::proto::deadline::effective_timeout;
 use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result};
