@@ -13,6 +13,10 @@
 //! * [`rt`]: the contract a backend implements ([`Runtime`](rt::Runtime)); see
 //!   `cosocket-tokio` and `cosocket-smol`.
 //!
+//! Comments cite OpenResty's behaviour as `spec §N`: the sections of `docs/semantics.md`
+//! in the repository, which say what each rule is and where in OpenResty's sources it
+//! comes from.
+//!
 //! Applications use the `cosocket` facade crate; backend authors implement
 //! [`rt::Runtime`]; other implementations of the traits (a simulated network, io_uring)
 //! prove themselves with the conformance suite.
