@@ -7,6 +7,7 @@ repetition, against the same peers (the C blaster and the echo peer of run.py, o
 the readers on CPU 1). Prints, per case, each build's median and B / A.
 
 usage: python3 bench/ab.py --a OLD/cosocket-bench --b NEW/cosocket-bench [--reps 7]
+       [--only tokio/any,pingpong]
 
 `bash scripts/bench-ab.sh REV` builds REV in a worktree and runs this against the work
 tree's build.
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--files", type=int, default=25)
     ap.add_argument("--pairs", type=int, default=10)
     ap.add_argument("--round-trips", type=int, default=10000)
+    ap.add_argument("--only", help="comma list of substrings: run the cases whose name has one")
     a = ap.parse_args()
     builds = {"A": os.path.abspath(a.a), "B": os.path.abspath(a.b)}
 
@@ -69,6 +71,9 @@ def main():
             cases.append(("pool %s time persistent/pooled" % rt,
                           ["pool"] + loop + ["--new-connections", 200, "--new-connection-reps", 1],
                           "median"))
+        if a.only:
+            wanted = a.only.split(",")
+            cases = [c for c in cases if any(w in c[0] for w in wanted)]
         for rep in range(a.reps):
             order = ("A", "B") if rep % 2 == 0 else ("B", "A")
             for name, argv, key in cases:
