@@ -71,8 +71,8 @@ pub trait StreamRead: Send {
         size: usize,
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send;
 
-    /// The read timeout of this socket (`None`: the directive); a waiting read picks it up
-    /// when its timer is re-armed.
+    /// The read timeout of the reads that follow (`None` or zero: the directive). Set on a
+    /// half or on the socket, it stays with the socket across reconnects and `reunite`.
     fn set_read_timeout(&mut self, timeout: Option<Duration>);
 }
 
@@ -90,7 +90,8 @@ pub trait StreamWrite: Send {
         data: &F,
     ) -> impl Future<Output = Result<usize>> + Send;
 
-    /// The send timeout of this socket (`None`: the directive).
+    /// The send timeout of the sends that follow (`None` or zero: the directive). Set on a
+    /// half or on the socket, it stays with the socket across reconnects and `reunite`.
     fn set_send_timeout(&mut self, timeout: Option<Duration>);
 
     /// Half-close: sends FIN (`shutdown(SHUT_WR)`) and closes the write half; reading goes

@@ -69,7 +69,7 @@ impl StreamIo for Stream {
         let io = &self.0;
         poll_retry(
             cx,
-            || rt::recv(io.get_ref(), buf),
+            || rt::read(io.get_ref(), buf),
             |cx| io.poll_readable(cx),
         )
     }

@@ -70,7 +70,7 @@ pub struct Stream(AsyncFd<OwnedFd>);
 impl StreamIo for Stream {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let io = &self.0;
-        let op = || io.try_io(Interest::READABLE, |fd| rt::recv(fd, &mut *buf));
+        let op = || io.try_io(Interest::READABLE, |fd| rt::read(fd, &mut *buf));
         poll_retry(cx, op, |cx| io.poll_read_ready(cx).map_ok(drop))
     }
 

@@ -186,3 +186,49 @@ pub async fn x_cancel_receive_until<H: Harness>(t: Case<H>) {
     );
     let _ = Poll::<()>::Pending;
 }
+
+/// A timeout set through a borrowed half belongs to the socket: it holds for the next
+/// reads and survives a reconnect.
+pub async fn x_half_timeouts_survive_reconnect<H: Harness>(t: Case<H>) {
+    let silent = vec![Step::sleep(2000)];
+    let mut peer = start(PeerSpec::per_connection(
+        crate::peer::PeerKind::Tcp,
+        vec![silent.clone(), silent],
+        vec![],
+    ));
+    let mut s = t.stream();
+    // A long object timeout, which the halves then shorten.
+    s.set_timeout(Some(Duration::from_secs(30)));
+    super::connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
+        .await
+        .expect("connect");
+    {
+        let (mut r, _w) = s.split();
+        r.set_read_timeout(Some(Duration::from_millis(60)));
+    }
+    let started = std::time::Instant::now();
+    expect(
+        "read, first connection",
+        &s.receive_line().await,
+        r#"(nil,"timeout","")"#,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the half's 60 ms read timeout"
+    );
+    // Connect again (the object's connection closes): the halves' timeouts still hold.
+    super::connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
+        .await
+        .expect("reconnect");
+    let started = std::time::Instant::now();
+    expect(
+        "read, second connection",
+        &s.receive_line().await,
+        r#"(nil,"timeout","")"#,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "kept across the reconnect"
+    );
+    expect("close", &s.close(), "(1)");
+}

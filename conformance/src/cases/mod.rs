@@ -272,6 +272,7 @@ macro_rules! __conformance_cases {
             x_split_reads_while_writing
             x_owned_halves_in_tasks_and_reunite
             x_dropped_half_never_shuts_down
+            x_half_timeouts_survive_reconnect
             x_every_method_in_a_spawned_task
             x_options_read_back
             x_nodelay_set_on_first_send

@@ -93,7 +93,8 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 /// Runs one non-blocking syscall, waiting for readiness between tries: `op` is tried
 /// first; on `WouldBlock`, `ready` registers the waker (returning `Pending`) or reports
 /// readiness, and `op` is tried again. Anything else is the result. Both backends' I/O is
-/// this loop around [`recv`], [`send`] and [`writev`] with their reactor's readiness.
+/// this loop around [`read`], [`writev`], [`recv`] and [`send`] with their reactor's
+/// readiness.
 pub fn poll_retry<T>(
     cx: &mut Context<'_>,
     mut op: impl FnMut() -> io::Result<T>,
@@ -111,8 +112,15 @@ pub fn poll_retry<T>(
     }
 }
 
-/// One `recv(2)` on `fd` (a datagram, or a stream's bytes): `Ok(0)` is an empty datagram
-/// or the end of a stream, `WouldBlock` means wait for readiness.
+/// One `read(2)` on a stream's `fd`, the syscall std's and tokio's streams make: `Ok(0)` is
+/// the end of the stream, `WouldBlock` means wait for readiness.
+pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    rustix::io::read(fd, buf).map_err(io::Error::from)
+}
+
+/// One `recv(2)` of a datagram on `fd`: `Ok(0)` is an empty datagram, `WouldBlock` means
+/// wait for readiness. On a socket whose only readiness is an error (ICMP refusal) it
+/// returns that error, once.
 pub fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())
         .map(|(n, _)| n)
