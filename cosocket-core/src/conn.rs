@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context as TaskContext, Poll};
 
@@ -52,7 +53,6 @@ impl<R: Runtime> Conn<R> {
 
 impl<R: Runtime> fmt::Debug for Conn<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use std::os::fd::AsFd;
         f.debug_struct("Conn")
             .field("fd", &self.io.as_fd())
             .field("tcp", &self.tcp)

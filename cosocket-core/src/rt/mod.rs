@@ -12,7 +12,7 @@ use std::io::{self, IoSlice};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, OwnedFd};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 /// A registered, connected, non-blocking stream socket (TCP or Unix).
@@ -102,11 +102,7 @@ pub fn poll_retry<T>(
 ) -> Poll<io::Result<T>> {
     loop {
         match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => match ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(ready(cx))?,
             result => return Poll::Ready(result),
         }
     }

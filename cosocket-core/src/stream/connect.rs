@@ -179,29 +179,19 @@ impl<R: Runtime> Stream<R> {
         mut slot: Option<Slot>,
     ) -> Result<()> {
         let deadline = self.connect_deadline();
-        let mut failed = match self.try_tcp(first, deadline, &mut slot).await {
-            Attempt::Done(result) => return result,
-            Attempt::Failed(e) => e,
-        };
-        for &addr in rest {
-            failed = match self.try_tcp(addr, deadline, &mut slot).await {
+        let mut addr = first;
+        let mut rest = rest.iter();
+        loop {
+            let started = start_tcp(addr, self.rest.bind);
+            let peer = addr.to_string();
+            match self.attempt(started, true, peer, deadline, &mut slot).await {
                 Attempt::Done(result) => return result,
-                Attempt::Failed(e) => e,
-            };
+                Attempt::Failed(e) => match rest.next() {
+                    Some(&next) => addr = next,
+                    None => return Err(e),
+                },
+            }
         }
-        Err(failed)
-    }
-
-    /// One TCP connect attempt.
-    async fn try_tcp(
-        &mut self,
-        addr: SocketAddr,
-        deadline: Instant,
-        slot: &mut Option<Slot>,
-    ) -> Attempt {
-        let started = start_tcp(addr, self.rest.bind);
-        self.attempt(started, true, addr.to_string(), deadline, slot)
-            .await
     }
 
     /// The Unix connect: one attempt.

@@ -4,15 +4,9 @@
 //! send errors, send timeouts and a send dropped after a partial write; `close`, connect
 //! failures and `connection in dubious state` close both.
 //!
-//! Where each method lives:
-//!
-//! | OpenResty | here |
-//! |---|---|
-//! | `connect` | [`connect.rs`](connect) (`TcpSock`, `UnixSock`) |
-//! | `receive`, `receiveany`, `receiveuntil` | `read.rs` (`StreamRead`) |
-//! | `send`, `shutdown` | `send.rs` (`StreamWrite`) |
-//! | `settimeout(s)`, `close`, `setkeepalive`, `getreusedtimes`, `setoption`, `getoption`, `bind`, `getfd` | this file (`StreamSock`) |
-//! | — (`split`, `into_split`, `reunite`) | this file; the half types in `halves.rs` |
+//! This file holds `StreamSock`; `connect.rs` holds `TcpSock` / `UnixSock`, `read.rs`
+//! `StreamRead`, `send.rs` `StreamWrite`, `halves.rs` the half types (the crate docs map
+//! every OpenResty method to its file).
 
 mod connect;
 mod halves;
