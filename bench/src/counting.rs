@@ -102,7 +102,7 @@ async fn count_timers<R: Runtime>(
     runtime.take();
     let mut until = Until::new("\r\n").map_err(|e| e.to_string())?;
     for _ in 0..RECEIVES {
-        sock.receive_until(&mut until, 0)
+        sock.receive_until(&mut until)
             .await
             .map_err(|e| fail("receive_until", e))?;
     }

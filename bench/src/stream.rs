@@ -163,9 +163,9 @@ async fn cosocket_reader<C: Cosockets>(
         "co-until" => {
             let mut until = Until::new(BOUNDARY).map_err(|e| e.to_string())?;
             loop {
-                match sock.receive_until(&mut until, 0).await {
+                match sock.receive_until(&mut until).await {
                     Ok(part) => {
-                        tally.payload += part.map_or(0, |p| p.len() as u64);
+                        tally.payload += part.len() as u64;
                         tally.items += 1;
                     }
                     Err(e) => break e,
@@ -174,8 +174,9 @@ async fn cosocket_reader<C: Cosockets>(
         }
         "co-until-size" => {
             let mut until = Until::new(BOUNDARY).map_err(|e| e.to_string())?;
+            let chunk = std::num::NonZeroUsize::new(size).ok_or("--size must not be 0")?;
             loop {
-                match sock.receive_until(&mut until, size).await {
+                match sock.receive_until_chunk(&mut until, chunk).await {
                     Ok(Some(chunk)) => tally.payload += chunk.len() as u64,
                     // `nil, nil`: the end of one part.
                     Ok(None) => tally.items += 1,

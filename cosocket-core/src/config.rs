@@ -50,6 +50,12 @@ pub struct Directives {
     pub resolver: Resolver,
     /// nginx's `resolver_timeout` (30 s): bounds name resolution in `connect`.
     pub resolver_timeout: Duration,
+    /// The most bytes one line, part (`receive_until` without a size), `receive_all` or
+    /// `receive_exact` read may consume (`None`, the default: unlimited, as OpenResty).
+    /// A read that would need more fails with [`ErrorKind::TooLarge`](crate::ErrorKind)
+    /// and closes the read half; sockets override it with `set_read_limit`. Not an
+    /// OpenResty directive: its reads buffer whatever the peer sends.
+    pub read_limit: Option<NonZeroUsize>,
 }
 
 impl Default for Directives {
@@ -66,6 +72,7 @@ impl Default for Directives {
             tcp_nodelay: true,
             resolver: Resolver::Runtime,
             resolver_timeout: Duration::from_secs(30),
+            read_limit: None,
         }
     }
 }

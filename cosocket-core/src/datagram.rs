@@ -8,15 +8,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
-use std::time::Duration;
 
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::options::{Address, MAX_DATAGRAM};
-use crate::proto::deadline::effective_timeout;
 use crate::proto::host::{self, Endpoint, parse_bind_ip};
-use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result};
+use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result, Timeout};
 use crate::resolve::resolve;
 use crate::rt::{DatagramIo, Runtime};
 use crate::socket::UdpSock;
@@ -29,7 +27,7 @@ use crate::{fd, log};
 pub struct Datagram<R: Runtime> {
     worker: Worker<R>,
     conn: Option<R::Datagram>,
-    timeout: Option<Duration>,
+    timeout: Timeout,
     bind: Option<IpAddr>,
     /// One receive buffer of the maximum datagram size, allocated on first use.
     scratch: Vec<u8>,
@@ -53,7 +51,7 @@ impl<R: Runtime> Datagram<R> {
         Self {
             worker,
             conn: None,
-            timeout: None,
+            timeout: Timeout::Directive,
             bind: None,
             scratch: Vec::new(),
         }
@@ -144,8 +142,7 @@ impl<R: Runtime> UdpSock for Datagram<R> {
                 self.scratch.resize(MAX_DATAGRAM, 0);
             }
             let buf = &mut self.scratch[..size.min(MAX_DATAGRAM)];
-            let mut timer =
-                OpTimer::total(effective_timeout(self.timeout, directives.read_timeout));
+            let mut timer = OpTimer::total(self.timeout.resolve(directives.read_timeout));
             let n = poll_fn(|task| {
                 if let Poll::Ready(result) = conn.poll_recv(task, buf) {
                     return Poll::Ready(result.map_err(|e| Error::from_io(&e)));
@@ -163,8 +160,8 @@ impl<R: Runtime> UdpSock for Datagram<R> {
         }
     }
 
-    fn set_timeout(&mut self, timeout: Option<Duration>) {
-        self.timeout = timeout;
+    fn set_timeout(&mut self, timeout: impl Into<Timeout>) {
+        self.timeout = timeout.into();
     }
 
     fn close(&mut self) -> Result<()> {

@@ -56,6 +56,6 @@ pub use context::Context;
 pub use cosockets::Cosockets;
 pub use datagram::Datagram;
 pub use options::{Address, ConnectOptions, MAX_DATAGRAM, PoolStats, ReuniteError, SocketOption};
-pub use proto::{Error, ErrorKind, Fragment, FragmentList, Fragments, Result, Until};
+pub use proto::{Error, ErrorKind, Fragment, FragmentList, Fragments, Result, Timeout, Until};
 pub use socket::{StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, Stream, WriteHalf};

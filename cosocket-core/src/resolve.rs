@@ -5,8 +5,8 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::config::{Directives, Resolver};
-use crate::proto::deadline::saturating_add;
-use crate::proto::{Error, ErrorKind, Result};
+use crate::proto::deadline::deadline_after;
+use crate::proto::{Error, ErrorKind, Result, Timeout};
 use crate::rt::Runtime;
 use crate::timer::within;
 
@@ -18,7 +18,8 @@ pub(crate) async fn resolve<R: Runtime>(
     host: &str,
     port: u16,
 ) -> Result<(SocketAddr, Vec<SocketAddr>)> {
-    let deadline = saturating_add(rt.now(), directives.resolver_timeout);
+    let timeout = Timeout::Directive.resolve(directives.resolver_timeout);
+    let deadline = deadline_after(rt.now(), timeout);
     let looked_up = match &directives.resolver {
         Resolver::None => {
             return Err(Error::new(

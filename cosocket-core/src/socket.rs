@@ -3,21 +3,23 @@
 //! Method names follow OpenResty's (see the crate docs for the table). Results follow its
 //! values: `Ok` is the first return value, an [`Error`](crate::Error) the `nil, err` pair,
 //! and [`Error::partial`](crate::Error::partial) the third value of a failed read.
-//! Operation timeouts are `Option<Duration>`: `None` (or zero) means the context's
-//! directive. `set_keepalive`'s idle timeout differs, as OpenResty's does: `None` is the
-//! directive, zero keeps the connection until the server closes it.
+//! Timeouts are [`Timeout`]s, and every setter takes `impl Into<Timeout>`: a `Duration`,
+//! `None` or [`Timeout::Directive`] for the context's directive, [`Timeout::Never`] for no
+//! timeout. Zero keeps OpenResty's meaning: the directive for an operation timeout, "until
+//! the server closes it" for `set_keepalive`'s idle timeout. No value panics: a duration of
+//! 30 years or more (`Duration::MAX` included) is `Never`.
 
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
-use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::options::{Address, ConnectOptions, ReuniteError, SocketOption};
-use crate::proto::{Fragments, Result, Until};
+use crate::proto::{Fragments, Result, Timeout, Until};
 
 /// The reading side of a stream socket (the whole socket, or a read half).
 ///
@@ -59,21 +61,57 @@ pub trait StreamRead: Send {
     /// Cancel safe: a dropped call consumes nothing.
     fn receive_any(&mut self, max: usize) -> impl Future<Output = Result<Bytes>> + Send;
 
-    /// One call of a `receiveuntil` iterator: `size == 0` reads up to the pattern,
-    /// `size > 0` returns chunks of about `size` bytes and then `Ok(None)` at the end of
-    /// the part (OpenResty's `nil, nil, nil`).
+    /// `it()` of a `receiveuntil` iterator: the next part, up to the pattern (which is
+    /// consumed, and returned too if `until` is [inclusive](Until::inclusive)). Errors as
+    /// `receive_line`'s: the partial is the part read so far; a timeout keeps a partial
+    /// match in `until`, so the next call resumes.
     ///
     /// # Cancel safety
     /// Cancel safe: a dropped call consumes nothing and leaves `until` as it was.
-    fn receive_until(
+    fn receive_until(&mut self, until: &mut Until) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// `it(size)` of a `receiveuntil` iterator: the part in chunks of about `size` bytes,
+    /// then `Ok(None)` at its end (OpenResty's `nil, nil, nil`), so a part is read with
+    /// `while let Some(chunk) = s.receive_until_chunk(&mut until, size).await? { … }`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing and leaves `until` as it was.
+    fn receive_until_chunk(
         &mut self,
         until: &mut Until,
-        size: usize,
+        size: NonZeroUsize,
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send;
 
-    /// The read timeout of the reads that follow (`None` or zero: the directive). Set on a
-    /// half or on the socket, it stays with the socket across reconnects and `reunite`.
-    fn set_read_timeout(&mut self, timeout: Option<Duration>);
+    /// [`receive_line`](Self::receive_line) without an allocation: the line is borrowed
+    /// from the receive buffer (a line with CRs inside, from a reused scratch buffer) until
+    /// the next call on this socket. For parsers that look at a header and move on. The
+    /// errors and their partials are `receive_line`'s.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_line_ref(&mut self) -> impl Future<Output = Result<&[u8]>> + Send;
+
+    /// [`receive_exact`](Self::receive_exact) without an allocation: the `n` bytes are
+    /// borrowed from the receive buffer until the next call on this socket.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a dropped call consumes nothing.
+    fn receive_exact_ref(&mut self, n: usize) -> impl Future<Output = Result<&[u8]>> + Send;
+
+    /// The read timeout of the reads that follow, an idle timeout (zero: the directive).
+    /// Set on a half or on the socket, it stays with the socket across reconnects and
+    /// `reunite`.
+    fn set_read_timeout(&mut self, timeout: impl Into<Timeout>);
+
+    /// The read limit of the reads that follow: the most bytes a line, a part, a
+    /// `receive_all` or a `receive_exact` may consume. `None`: the context's
+    /// [`read_limit`](crate::Directives::read_limit) (unlimited by default, as OpenResty);
+    /// `Some(usize::MAX)`: unlimited. A read that would need more fails with
+    /// [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) (`read limit exceeded`), the
+    /// bytes buffered as its partial, and closes the read half: at most the limit plus
+    /// one `buffer_size` segment is ever buffered. It stays with the socket across
+    /// reconnects, as the timeouts do.
+    fn set_read_limit(&mut self, limit: Option<usize>);
 }
 
 /// The writing side of a stream socket (the whole socket, or a write half).
@@ -90,9 +128,10 @@ pub trait StreamWrite: Send {
         data: &F,
     ) -> impl Future<Output = Result<usize>> + Send;
 
-    /// The send timeout of the sends that follow (`None` or zero: the directive). Set on a
-    /// half or on the socket, it stays with the socket across reconnects and `reunite`.
-    fn set_send_timeout(&mut self, timeout: Option<Duration>);
+    /// The send timeout of the sends that follow, an idle timeout (zero: the directive).
+    /// Set on a half or on the socket, it stays with the socket across reconnects and
+    /// `reunite`.
+    fn set_send_timeout(&mut self, timeout: impl Into<Timeout>);
 
     /// Half-close: sends FIN (`shutdown(SHUT_WR)`) and closes the write half; reading goes
     /// on. OpenResty's HTTP module never offered it (spec §12).
@@ -118,16 +157,16 @@ pub trait StreamSock: StreamRead + StreamWrite + Sized {
     /// An owned write half, for a spawned task.
     type OwnedWriteHalf: StreamWrite + fmt::Debug + 'static;
 
-    /// `settimeout(t)`: connect, send and read timeouts at once (`None`: the directives).
+    /// `settimeout(t)`: connect, send and read timeouts at once (zero: the directives).
     /// Applies to the next connect and to the live connection.
-    fn set_timeout(&mut self, timeout: Option<Duration>);
+    fn set_timeout(&mut self, timeout: impl Into<Timeout>);
 
     /// `settimeouts(connect, send, read)`.
     fn set_timeouts(
         &mut self,
-        connect: Option<Duration>,
-        send: Option<Duration>,
-        read: Option<Duration>,
+        connect: impl Into<Timeout>,
+        send: impl Into<Timeout>,
+        read: impl Into<Timeout>,
     );
 
     /// `close()`: closes the connection (buffered input is discarded). `closed` if there is
@@ -135,13 +174,14 @@ pub trait StreamSock: StreamRead + StreamWrite + Sized {
     fn close(&mut self) -> Result<()>;
 
     /// `setkeepalive(timeout, size)`: puts the connection into the context's pool for its
-    /// key (spec §5.4). `timeout`: idle timeout (`None`: the directive; zero: never
-    /// expires); `size`: the pool's size if this call creates it. The socket is closed for
-    /// its user afterwards and can connect again.
+    /// key (spec §5.4). `timeout`: idle timeout ([`Timeout::Directive`] or `None`: the
+    /// directive; zero or [`Timeout::Never`]: never expires); `size`: the pool's size if
+    /// this call creates it. The socket is closed for its user afterwards and can connect
+    /// again.
     fn set_keepalive(
         &mut self,
-        timeout: Option<Duration>,
-        size: Option<std::num::NonZeroUsize>,
+        timeout: impl Into<Timeout>,
+        size: Option<NonZeroUsize>,
     ) -> Result<()>;
 
     /// `getreusedtimes()`: how often this connection was taken from a pool (0 for a new
@@ -257,8 +297,8 @@ pub trait UdpSock: Send {
     /// Cancel safe: a datagram is consumed only by a completed call.
     fn receive(&mut self, size: usize) -> impl Future<Output = Result<Bytes>> + Send;
 
-    /// `settimeout(t)`: the read timeout (total); `None` or zero: the directive.
-    fn set_timeout(&mut self, timeout: Option<Duration>);
+    /// `settimeout(t)`: the read timeout (total); zero: the directive.
+    fn set_timeout(&mut self, timeout: impl Into<Timeout>);
 
     /// `close()`; `closed` if there is no socket.
     fn close(&mut self) -> Result<()>;

@@ -16,7 +16,8 @@ use crate::rt::{Runtime, Sleep};
 /// re-arm resets that sleep ([`Sleep::reset`]) rather than making a new one.
 pub(crate) struct OpTimer<S> {
     mode: TimeoutMode,
-    timeout: Duration,
+    /// `None`: the operation never times out and no sleep is ever made.
+    timeout: Option<Duration>,
     deadline: Option<Deadline>,
     /// The progress count last seen (bytes moved): a change restarts an idle deadline.
     progress: u64,
@@ -36,16 +37,16 @@ impl<S> std::fmt::Debug for OpTimer<S> {
 
 impl<S: Sleep> OpTimer<S> {
     /// A timer counted from the last progress (TCP send and receive).
-    pub(crate) fn idle(timeout: Duration) -> Self {
+    pub(crate) fn idle(timeout: Option<Duration>) -> Self {
         Self::new(TimeoutMode::Idle, timeout)
     }
 
     /// A timer counted from the first wait (connect, UDP receive).
-    pub(crate) fn total(timeout: Duration) -> Self {
+    pub(crate) fn total(timeout: Option<Duration>) -> Self {
         Self::new(TimeoutMode::Total, timeout)
     }
 
-    fn new(mode: TimeoutMode, timeout: Duration) -> Self {
+    fn new(mode: TimeoutMode, timeout: Option<Duration>) -> Self {
         Self {
             mode,
             timeout,
@@ -63,9 +64,12 @@ impl<S: Sleep> OpTimer<S> {
         progress: u64,
         task: &mut TaskContext<'_>,
     ) -> Poll<()> {
+        let Some(timeout) = self.timeout else {
+            return Poll::Pending;
+        };
         match &mut self.deadline {
             None => {
-                let deadline = Deadline::new(self.mode, self.timeout, rt.now());
+                let deadline = Deadline::new(self.mode, timeout, rt.now());
                 self.sleep = Some(Box::pin(rt.sleep_until(deadline.at())));
                 self.deadline = Some(deadline);
                 self.progress = progress;
@@ -94,12 +98,16 @@ impl<S: Sleep> OpTimer<S> {
 }
 
 /// Runs `fut` until `deadline`: `None` if the deadline came first (connect, name
-/// resolution: total timeouts that always wait, so the timer is armed at once).
+/// resolution: total timeouts that always wait, so the timer is armed at once). A `None`
+/// deadline never comes.
 pub(crate) async fn within<R: Runtime, F: Future>(
     rt: &R,
-    deadline: std::time::Instant,
+    deadline: Option<std::time::Instant>,
     fut: F,
 ) -> Option<F::Output> {
+    let Some(deadline) = deadline else {
+        return Some(fut.await);
+    };
     let mut fut = std::pin::pin!(fut);
     let mut sleep = std::pin::pin!(rt.sleep_until(deadline));
     std::future::poll_fn(|task| {

@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // receiveuntil: the parts between boundaries.
         let mut parts = Until::new("\r\n--boundary\r\n")?;
         for _ in 0..2 {
-            let part = sock.receive_until(&mut parts, 0).await?.unwrap_or_default();
+            let part = sock.receive_until(&mut parts).await?;
             println!("part: {}", String::from_utf8_lossy(&part));
         }
 

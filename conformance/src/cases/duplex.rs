@@ -107,7 +107,7 @@ pub async fn x_every_method_in_a_spawned_task<H: Harness>(t: Case<H>) {
         assert_eq!(s.receive_exact(5).await.unwrap(), "exact");
         assert_eq!(s.receive_any(3).await.unwrap(), "any");
         let mut until = Until::new("--x").unwrap();
-        assert_eq!(s.receive_until(&mut until, 0).await.unwrap().unwrap(), "");
+        assert_eq!(super::it(&mut s, &mut until, 0).await.unwrap().unwrap(), "");
         s.set_read_timeout(Some(Duration::from_millis(50)));
         assert!(s.receive_all().await.unwrap_err().is_timeout());
         s.set_send_timeout(None);
@@ -172,16 +172,16 @@ pub async fn x_cancel_receive_until<H: Harness>(t: Case<H>) {
     let mut s = connected(&t, &mut peer).await;
     t.sleep_ms(50).await;
     let mut until = Until::new("--x").unwrap();
-    assert!(poll_once(s.receive_until(&mut until, 0)));
-    assert!(poll_once(s.receive_until(&mut until, 10)));
+    assert!(poll_once(super::it(&mut s, &mut until, 0)));
+    assert!(poll_once(super::it(&mut s, &mut until, 10)));
     s.send("!").await.unwrap();
-    expect("it()", &s.receive_until(&mut until, 0).await, r#"("ab")"#);
-    expect("it(1)", &s.receive_until(&mut until, 1).await, r#"("c")"#);
-    expect("it(1)", &s.receive_until(&mut until, 1).await, r#"("d")"#);
-    expect("it(1)", &s.receive_until(&mut until, 1).await, r#"("")"#);
+    expect("it()", &super::it(&mut s, &mut until, 0).await, r#"("ab")"#);
+    expect("it(1)", &super::it(&mut s, &mut until, 1).await, r#"("c")"#);
+    expect("it(1)", &super::it(&mut s, &mut until, 1).await, r#"("d")"#);
+    expect("it(1)", &super::it(&mut s, &mut until, 1).await, r#"("")"#);
     expect(
         "it(1)",
-        &s.receive_until(&mut until, 1).await,
+        &super::it(&mut s, &mut until, 1).await,
         "(nil,nil,nil)",
     );
     let _ = Poll::<()>::Pending;

@@ -13,7 +13,11 @@
 
 use std::path::Path;
 
-use cosocket_core::{ConnectOptions, Cosockets, Result, StreamSock, TcpSock, UnixSock, Until};
+use std::num::NonZeroUsize;
+
+use cosocket_core::{
+    Bytes, ConnectOptions, Cosockets, Result, StreamRead, StreamSock, TcpSock, UnixSock, Until,
+};
 
 use crate::Case;
 use crate::harness::Harness;
@@ -84,12 +88,23 @@ pub(crate) async fn connected_with_buffer<H: Harness>(
     peer: &mut Peer,
     segment: usize,
 ) -> StreamOf<H> {
-    let size = std::num::NonZeroUsize::new(segment).expect("a non-zero buffer size");
+    let size = NonZeroUsize::new(segment).expect("a non-zero buffer size");
     let mut s = t.cx_with(|d| d.buffer_size = size).stream();
     connect_target(&mut s, peer, "peer", &ConnectOptions::new())
         .await
         .expect("connect to the peer");
     s
+}
+
+/// OpenResty's `it(size)` on the two Rust methods: `size == 0` is `receive_until` (or the
+/// pending end of a part a chunk call completed: `nil, nil, nil`, as OpenResty's iterator
+/// returns it to a call of any size), `size > 0` is `receive_until_chunk`.
+pub async fn it<S: StreamRead>(s: &mut S, until: &mut Until, size: usize) -> Result<Option<Bytes>> {
+    match NonZeroUsize::new(size) {
+        Some(size) => s.receive_until_chunk(until, size).await,
+        None if until.at_end_of_part() => s.receive_until_chunk(until, NonZeroUsize::MIN).await,
+        None => s.receive_until(until).await.map(Some),
+    }
 }
 
 /// Lets the peer finish (FORMAT §3.5) and returns its report.
@@ -145,11 +160,7 @@ pub(crate) async fn script<H: Harness, S: StreamSock>(
             Call::Exact(n) => expect(&name, &s.receive_exact(n).await, expected),
             Call::Any(n) => expect(&name, &s.receive_any(n).await, expected),
             Call::It(k, size) => {
-                expect(
-                    &name,
-                    &s.receive_until(&mut untils[k], size).await,
-                    expected,
-                );
+                expect(&name, &it(s, &mut untils[k], size).await, expected);
             }
             Call::Timeout(ms) => s.set_timeout(Some(std::time::Duration::from_millis(ms))),
             Call::Sleep(ms) => t.sleep_ms(ms).await,

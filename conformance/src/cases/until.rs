@@ -197,12 +197,12 @@ pub async fn s42_until_aaaaad_any_buffer<H: Harness>(t: Case<H>) {
         let mut until = Until::new("aaaaad").unwrap();
         expect(
             "it()",
-            &s.receive_until(&mut until, 0).await,
+            &super::it(&mut s, &mut until, 0).await,
             r#"("baaaaaaaaeaa")"#,
         );
         expect(
             "it()",
-            &s.receive_until(&mut until, 0).await,
+            &super::it(&mut s, &mut until, 0).await,
             r#"(nil,"closed","f\n")"#,
         );
     }
@@ -285,7 +285,11 @@ pub async fn s49_dropped_until_gives_bytes_back<H: Harness>(t: Case<H>) {
     let mut peer = start(PeerSpec::tcp(vec![Step::send("ab1ab1\n")]));
     let mut s = connected(&t, &mut peer).await;
     let mut until = Until::new("ab1ab2").unwrap();
-    expect("it(2)", &s.receive_until(&mut until, 2).await, r#"("ab1")"#);
+    expect(
+        "it(2)",
+        &super::it(&mut s, &mut until, 2).await,
+        r#"("ab1")"#,
+    );
     drop(until);
     expect("receive(3)", &s.receive_exact(3).await, r#"("ab1")"#);
 }
@@ -307,7 +311,7 @@ pub async fn s51_until_on_closed_socket<H: Harness>(t: Case<H>) {
     let mut until = Until::new("x").unwrap();
     expect(
         "never connected",
-        &s.receive_until(&mut until, 0).await,
+        &super::it(&mut s, &mut until, 0).await,
         r#"(nil,"closed")"#,
     );
     let mut peer = start(PeerSpec::tcp(vec![Step::send("a\n")]));
@@ -316,7 +320,7 @@ pub async fn s51_until_on_closed_socket<H: Harness>(t: Case<H>) {
     expect("close", &cosocket_core::StreamSock::close(&mut s), "(1)");
     expect(
         "closed",
-        &s.receive_until(&mut until, 3).await,
+        &super::it(&mut s, &mut until, 3).await,
         r#"(nil,"closed")"#,
     );
 }

@@ -343,7 +343,7 @@ impl<H: Harness> Request<H> {
     ) -> Result<Vec<Value>, String> {
         let mut sock = self.objects.take_id(id)?;
         let result = match &mut sock {
-            Sock::Stream(s) => Ok(match s.receive_until(until, size).await {
+            Sock::Stream(s) => Ok(match crate::cases::it(s, until, size).await {
                 Ok(Some(chunk)) => render::data(&chunk),
                 Ok(None) => vec![Value::Null, Value::Null, Value::Null],
                 Err(e) => render::failure(&e),

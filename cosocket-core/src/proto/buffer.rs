@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::proto::error::{Error, Result};
+use crate::proto::error::{Error, ErrorKind, Result};
 
 /// Where a buffer's bytes come from: one non-blocking `recv` per call. This is the one
 /// seam between the protocol layer and I/O.
@@ -60,13 +60,24 @@ static NEXT_BUFFER_ID: AtomicU64 = AtomicU64::new(1);
 /// short result kept for long does not keep a whole block alive.
 pub const COPY_MAX: usize = 256;
 
+/// Where the result of a borrowing read is: see [`RecvBuffer::lent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lent {
+    /// The first `n` bytes of the storage, consumed but still in place.
+    Front(usize),
+    /// The buffer's scratch space.
+    Scratch,
+}
+
 /// A buffer that has no bytes and holds no more than this keeps its memory.
 const KEEP_STORAGE: usize = 64 * 1024;
 
 /// The receive buffer of one connection.
 ///
-/// The bytes live in one [`BytesMut`]: `storage[..filled]` is what arrived and no completed
-/// read consumed yet, `storage[filled..]` is zeroed space the next `recv` writes into. A
+/// The bytes live in one [`BytesMut`]: `storage[lent..filled]` is what arrived and no
+/// completed read consumed yet, `storage[filled..]` is zeroed space the next `recv` writes
+/// into. `storage[..lent]` was consumed by a borrowing read ([`lend`](Self::lend)) whose
+/// result still points into it; it leaves the storage when the next operation begins. A
 /// completed read over [`COPY_MAX`] bytes hands them out with `split_to(..).freeze()`: a
 /// part or a 64 KiB chunk leaves without being copied, and shares the block it arrived in
 /// (freed when the last such `Bytes` is dropped). Zeroing the `recv`'s space is the price
@@ -75,6 +86,13 @@ const KEEP_STORAGE: usize = 64 * 1024;
 pub struct RecvBuffer {
     storage: BytesMut,
     filled: usize,
+    /// Front bytes consumed by the last borrowing read, still in `storage`.
+    lent: usize,
+    /// What the last borrowing read handed out: `storage[..n]`, or `scratch` (a line whose
+    /// CRs had to be removed).
+    lent_out: Lent,
+    /// The reused buffer of borrowed lines with CRs inside.
+    scratch: Vec<u8>,
     /// The capacity of the block `storage` last (re)allocated or reclaimed: what stays
     /// allocated while the buffer is empty.
     block: usize,
@@ -97,6 +115,9 @@ impl RecvBuffer {
         Self {
             storage: BytesMut::new(),
             filled: 0,
+            lent: 0,
+            lent_out: Lent::Front(0),
+            scratch: Vec::new(),
             block: 0,
             segment: segment.get(),
             segment_fill: 0,
@@ -119,17 +140,65 @@ impl RecvBuffer {
 
     /// Bytes received but not yet consumed by a completed read.
     pub fn buffered(&self) -> &[u8] {
-        &self.storage[..self.filled]
+        &self.storage[self.lent..self.filled]
     }
 
     /// How many bytes are buffered.
     pub fn len(&self) -> usize {
-        self.filled
+        self.filled - self.lent
     }
 
     /// Whether no byte is buffered.
     pub fn is_empty(&self) -> bool {
-        self.filled == 0
+        self.len() == 0
+    }
+
+    /// What the last borrowing read ([`lend`](Self::lend), [`lend_scratch`](Self::lend_scratch))
+    /// handed out, until the next operation on the buffer.
+    pub fn lent(&self, lent: Lent) -> &[u8] {
+        match lent {
+            Lent::Front(n) => &self.storage[..n.min(self.lent)],
+            Lent::Scratch => &self.scratch,
+        }
+    }
+
+    /// Consumes the first `n` buffered bytes and lends out the first `keep` of them,
+    /// without a copy: they stay in place until the next operation on the buffer.
+    pub(crate) fn lend(&mut self, n: usize, keep: usize) -> Lent {
+        self.settle();
+        let n = n.min(self.len());
+        self.lent = n;
+        self.lent_out = Lent::Front(keep.min(n));
+        self.consumed += n as u64;
+        if self.filled == n {
+            self.segment_fill = 0;
+        }
+        self.lent_out
+    }
+
+    /// Consumes the first `n` buffered bytes; `fill` writes what is lent out into the
+    /// buffer's reused scratch space (a line whose CRs are removed).
+    pub(crate) fn lend_scratch(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&[u8], &mut Vec<u8>),
+    ) -> Lent {
+        self.settle();
+        self.scratch.clear();
+        let n = n.min(self.len());
+        fill(&self.storage[..n], &mut self.scratch);
+        self.consume(n);
+        Lent::Scratch
+    }
+
+    /// The lent bytes leave the storage (the borrow that pointed at them has ended).
+    fn settle(&mut self) {
+        if self.lent > 0 {
+            let n = std::mem::take(&mut self.lent);
+            self.storage.advance(n);
+            self.filled -= n;
+            self.released_front();
+        }
     }
 
     /// The read half's state.
@@ -172,6 +241,7 @@ impl RecvBuffer {
 
     /// Removes `n` buffered bytes from the front.
     pub(crate) fn consume(&mut self, n: usize) {
+        self.settle();
         let n = n.min(self.len());
         self.storage.advance(n);
         self.consumed_front(n);
@@ -191,6 +261,7 @@ impl RecvBuffer {
     /// line without its CRLF). Up to [`COPY_MAX`] bytes are copied; a larger result is
     /// split off the block it arrived in, without a copy.
     pub(crate) fn take_head(&mut self, n: usize, keep: usize) -> Bytes {
+        self.settle();
         let n = n.min(self.len());
         let keep = keep.min(n);
         if n == 0 {
@@ -213,6 +284,11 @@ impl RecvBuffer {
     fn consumed_front(&mut self, n: usize) {
         self.filled -= n;
         self.consumed += n as u64;
+        self.released_front();
+    }
+
+    /// The buffer emptied: a new segment starts, and a large block is given back.
+    fn released_front(&mut self) {
         if self.filled == 0 {
             self.segment_fill = 0;
             if self.block > KEEP_STORAGE.max(2 * self.segment) {
@@ -228,6 +304,7 @@ impl RecvBuffer {
         cx: &mut Context<'_>,
         src: &S,
     ) -> Poll<io::Result<usize>> {
+        self.settle();
         let want = self.segment - self.segment_fill;
         self.make_room(want);
         let free = &mut self.storage[self.filled..self.filled + want];
@@ -297,6 +374,18 @@ pub trait Reader {
     fn completed(&mut self, epoch: ReadEpoch) {
         let _ = epoch;
     }
+
+    /// Whether the read waits for an end that only the peer decides (a line's LF, a part's
+    /// pattern, the end of the stream), so that a read limit bounds what it may buffer.
+    fn unbounded(&self) -> bool {
+        false
+    }
+
+    /// The bytes the read consumes at least (`receive_exact(n)`: `n`), checked against a
+    /// read limit before any I/O.
+    fn needs(&self) -> usize {
+        0
+    }
 }
 
 /// One read call: a [`Reader`] plus the checks that run on its first poll.
@@ -307,14 +396,25 @@ pub trait Reader {
 pub struct ReadCall<R> {
     reader: R,
     begun: bool,
+    limit: usize,
 }
 
 impl<R: Reader> ReadCall<R> {
-    /// A call that has not been polled yet.
+    /// A call that has not been polled yet, with no read limit.
     pub fn new(reader: R) -> Self {
+        Self::limited(reader, None)
+    }
+
+    /// A call that fails with [`ErrorKind::TooLarge`] once it would consume more than
+    /// `limit` bytes (`None`: no limit, as OpenResty). Only readers that wait for an end
+    /// the peer decides are limited, and `receive_exact(n)` with `n` over the limit; the
+    /// failure closes the read half and carries the buffered bytes as the partial, so no
+    /// more than the limit plus one segment is ever buffered for them.
+    pub fn limited(reader: R, limit: Option<usize>) -> Self {
         Self {
             reader,
             begun: false,
+            limit: limit.unwrap_or(usize::MAX),
         }
     }
 
@@ -353,10 +453,16 @@ impl<R: Reader> ReadCall<R> {
             if let Some(out) = self.reader.begin(buf) {
                 return Some(Ok(out));
             }
+            if self.reader.needs() > self.limit {
+                return Some(Err(self.fail(buf, Error::from_kind(ErrorKind::TooLarge))));
+            }
         }
         if let Some(out) = self.reader.scan(buf) {
             self.complete(buf);
             return Some(Ok(out));
+        }
+        if buf.len() > self.limit && self.reader.unbounded() {
+            return Some(Err(self.fail(buf, Error::from_kind(ErrorKind::TooLarge))));
         }
         if buf.eof {
             let result = self.reader.at_eof(buf);

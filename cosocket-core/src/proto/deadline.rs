@@ -1,8 +1,10 @@
 //! Deadlines inside one operation (spec §4.2): connect is a *total* timeout, read and send
 //! are *idle* timeouts restarted by progress.
 //!
-//! The arithmetic is pure and saturating, so a `Duration::MAX` timeout means "practically
-//! never", not a panic. A [`Deadline`] is re-armed lazily: progress only records the time,
+//! [`Timeout`] is what a user sets: the directive, a duration, or never. The arithmetic is
+//! pure and saturating, and any wait longer than [`NEVER_AFTER`] (`Duration::MAX`
+//! included) is no wait at all: no timer is armed, so no backend sees an instant it cannot
+//! add to (tokio rounds every deadline up by a millisecond). A [`Deadline`] is re-armed lazily: progress only records the time,
 //! and when the timer fires [`Deadline::check`] says whether the operation really expired
 //! or must wait until the moved deadline. One timer per operation, never one per chunk.
 
@@ -70,30 +72,83 @@ impl Deadline {
     }
 }
 
-/// `now + d`, or the farthest instant the platform represents near it: never panics.
-pub fn saturating_add(now: Instant, d: Duration) -> Instant {
-    if let Some(t) = now.checked_add(d) {
-        return t;
-    }
-    // Halve until it fits: ends at a far-future instant (centuries on every platform).
-    let mut step = d / 2;
-    let mut t = now;
-    while !step.is_zero() {
-        if let Some(next) = t.checked_add(step) {
-            t = next;
-        }
-        step /= 2;
-    }
-    t
+/// Waits at least this long (about 30 years) never end: a timeout this long arms no timer,
+/// and an instant computed from one is clamped here.
+pub const NEVER_AFTER: Duration = Duration::from_secs(30 * 365 * 86_400);
+
+/// A timeout as a user sets it on a socket: the context's directive, a duration, or none.
+///
+/// `From<Duration>` and `From<Option<Duration>>` (`None` is the directive) let the setters
+/// take plain durations. **Zero keeps OpenResty's meaning** for each call: an operation
+/// timeout of zero is the directive (spec §4.1, `settimeout(0)`), a `set_keepalive` idle
+/// timeout of zero keeps the connection until the server closes it (spec §5.4). A duration
+/// of [`NEVER_AFTER`] or more (`Duration::MAX` included) is [`Timeout::Never`].
+///
+/// ```
+/// use std::time::Duration;
+/// use cosocket_core::Timeout;
+/// assert_eq!(Timeout::from(None), Timeout::Directive);
+/// assert_eq!(Timeout::from(Duration::from_millis(5)), Timeout::After(Duration::from_millis(5)));
+/// assert_eq!(Timeout::from(Duration::MAX).resolve(Duration::from_secs(60)), None);
+/// assert_eq!(Timeout::After(Duration::ZERO).resolve(Duration::from_secs(60)), Some(Duration::from_secs(60)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Timeout {
+    /// The context's `lua_socket_*_timeout` directive (the default).
+    #[default]
+    Directive,
+    /// This long (zero: see the type's docs).
+    After(Duration),
+    /// The operation waits as long as it takes (`std`'s `set_read_timeout(None)`).
+    Never,
 }
 
-/// The timeout in force: a per-object override if set and non-zero, else the directive
-/// (spec §4.1: `0` means "use the directive", not "infinite").
-pub fn effective_timeout(override_: Option<Duration>, directive: Duration) -> Duration {
-    match override_ {
-        Some(t) if !t.is_zero() => t,
-        _ => directive,
+impl From<Duration> for Timeout {
+    fn from(d: Duration) -> Self {
+        Self::After(d)
     }
+}
+
+impl From<Option<Duration>> for Timeout {
+    fn from(d: Option<Duration>) -> Self {
+        d.map_or(Self::Directive, Self::After)
+    }
+}
+
+impl Timeout {
+    /// An operation timeout in force, given the directive: `None` is never. Zero is the
+    /// directive (spec §4.1: `0` means "use the directive", not "infinite").
+    pub fn resolve(self, directive: Duration) -> Option<Duration> {
+        let d = match self {
+            Self::Never => return None,
+            Self::After(d) if !d.is_zero() => d,
+            Self::After(_) | Self::Directive => directive,
+        };
+        (d < NEVER_AFTER).then_some(d)
+    }
+
+    /// A `set_keepalive` idle timeout in force: `None` is never; zero (set here or in the
+    /// directive) keeps the connection until the server closes it (spec §5.4).
+    pub fn resolve_idle(self, directive: Duration) -> Option<Duration> {
+        let d = match self {
+            Self::Never => return None,
+            Self::After(d) => d,
+            Self::Directive => directive,
+        };
+        (!d.is_zero() && d < NEVER_AFTER).then_some(d)
+    }
+}
+
+/// `now + d`, clamped to `now +` [`NEVER_AFTER`]: never panics, and leaves every backend
+/// room to round the instant up.
+pub fn saturating_add(now: Instant, d: Duration) -> Instant {
+    let d = d.min(NEVER_AFTER);
+    now.checked_add(d).unwrap_or(now)
+}
+
+/// The deadline of a total timeout that starts `now`; `None` (never) stays `None`.
+pub fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|d| saturating_add(now, d))
 }
 
 #[cfg(test)]
@@ -159,19 +214,38 @@ mod tests {
         idle.progress(clock.ms(5));
         assert!(idle.at() > clock.ms(5));
         assert_eq!(saturating_add(clock.ms(0), Duration::ZERO), clock.ms(0));
+        // Clamped: tokio adds a millisecond to every deadline, which must not overflow.
+        let far = saturating_add(clock.ms(0), Duration::MAX);
+        assert_eq!(far, clock.ms(0) + NEVER_AFTER);
+        assert!(far.checked_add(Duration::from_secs(86_400 * 365)).is_some());
     }
 
     #[test]
     fn zero_override_means_directive() {
         let directive = Duration::from_secs(60);
-        assert_eq!(effective_timeout(None, directive), directive);
+        let ms = Duration::from_millis(1);
+        assert_eq!(Timeout::Directive.resolve(directive), Some(directive));
+        assert_eq!(Timeout::from(None).resolve(directive), Some(directive));
         assert_eq!(
-            effective_timeout(Some(Duration::ZERO), directive),
-            directive
+            Timeout::from(Duration::ZERO).resolve(directive),
+            Some(directive)
         );
-        assert_eq!(
-            effective_timeout(Some(Duration::from_millis(1)), directive),
-            Duration::from_millis(1)
-        );
+        assert_eq!(Timeout::from(ms).resolve(directive), Some(ms));
+        assert_eq!(Timeout::Never.resolve(directive), None);
+        assert_eq!(Timeout::from(Duration::MAX).resolve(directive), None);
+        assert_eq!(Timeout::from(NEVER_AFTER).resolve(directive), None);
+        assert_eq!(Timeout::Directive.resolve(Duration::MAX), None);
+    }
+
+    #[test]
+    fn zero_idle_means_never() {
+        let directive = Duration::from_secs(60);
+        assert_eq!(Timeout::Directive.resolve_idle(directive), Some(directive));
+        assert_eq!(Timeout::from(Duration::ZERO).resolve_idle(directive), None);
+        assert_eq!(Timeout::Directive.resolve_idle(Duration::ZERO), None);
+        assert_eq!(Timeout::Never.resolve_idle(directive), None);
+        assert_eq!(Timeout::from(Duration::MAX).resolve_idle(directive), None);
+        let s = Duration::from_secs(1);
+        assert_eq!(Timeout::from(s).resolve_idle(directive), Some(s));
     }
 }

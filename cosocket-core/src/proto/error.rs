@@ -55,6 +55,13 @@ pub enum ErrorKind {
     /// `connection in dubious state`: `set_keepalive` found bytes or EOF that arrived
     /// after the last read; the connection was closed.
     DubiousState,
+    /// `read limit exceeded`: a read would have buffered more than the socket's read limit
+    /// (not an OpenResty error: its reads are unlimited); the read half is closed.
+    TooLarge,
+    /// `request in flight`: `set_keepalive` on a connection whose request was begun and
+    /// never finished (a timeout, an error or a cancellation in between); the connection
+    /// was closed, never pooled.
+    RequestInFlight,
 }
 
 impl ErrorKind {
@@ -70,6 +77,8 @@ impl ErrorKind {
             Self::TooManyWaiting => "too many waiting connect operations",
             Self::UnreadData => "unread data in buffer",
             Self::DubiousState => "connection in dubious state",
+            Self::TooLarge => "read limit exceeded",
+            Self::RequestInFlight => "request in flight",
             _ => return None,
         })
     }
@@ -85,9 +94,12 @@ impl ErrorKind {
             Self::InvalidArgument | Self::HostParse => io::ErrorKind::InvalidInput,
             Self::UnsupportedOption => io::ErrorKind::Unsupported,
             Self::NoResolver | Self::Resolve => io::ErrorKind::NotFound,
-            Self::Os | Self::TooManyWaiting | Self::UnreadData | Self::DubiousState => {
-                io::ErrorKind::Other
-            }
+            Self::TooLarge => io::ErrorKind::InvalidData,
+            Self::Os
+            | Self::TooManyWaiting
+            | Self::UnreadData
+            | Self::DubiousState
+            | Self::RequestInFlight => io::ErrorKind::Other,
         }
     }
 }

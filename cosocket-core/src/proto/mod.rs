@@ -36,11 +36,11 @@
 //! let mut until = Until::new("--abc").unwrap();
 //!
 //! // The first call returns the part before the pattern.
-//! let part = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src).unwrap().unwrap();
-//! assert_eq!(part.unwrap(), "one");
+//! let part = drive(&mut ReadCall::new(until.part()), &mut buf, &src).unwrap().unwrap();
+//! assert_eq!(part, "one");
 //!
 //! // The second reaches the end of the stream: `closed`, with the rest as the partial.
-//! let err = drive(&mut ReadCall::new(until.read(0)), &mut buf, &src).unwrap().unwrap_err();
+//! let err = drive(&mut ReadCall::new(until.part()), &mut buf, &src).unwrap().unwrap_err();
 //! assert_eq!(err.to_string(), "closed");
 //! assert_eq!(err.partial().unwrap(), "two");
 //! ```
@@ -54,9 +54,10 @@ pub mod reader;
 pub mod testing;
 pub mod until;
 
-pub use buffer::{ReadCall, ReadState, Reader, Recv, RecvBuffer};
+pub use buffer::{Lent, ReadCall, ReadState, Reader, Recv, RecvBuffer};
+pub use deadline::Timeout;
 pub(crate) use error::strerror;
 pub use error::{Error, ErrorKind, Result};
 pub use fragments::{Fragment, FragmentList, Fragments};
-pub use reader::{All, Any, Exact, Line};
+pub use reader::{All, Any, Exact, ExactRef, Line, LineRef};
 pub use until::Until;

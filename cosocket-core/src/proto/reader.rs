@@ -1,10 +1,12 @@
 //! The four plain readers of spec §2.3–§2.4: `*l` ([`Line`]), `*a` ([`All`]), exactly `n`
-//! ([`Exact`]) and up to `max` ([`Any`]). `receive_until` is in [`pattern`](crate::proto::until).
+//! ([`Exact`]) and up to `max` ([`Any`]), and the borrowing forms of the first and third
+//! ([`LineRef`], [`ExactRef`]), which lend their result out of the buffer instead of
+//! handing out `Bytes`. `receive_until` is in [`until`](crate::proto::until).
 
 use bytes::{Bytes, BytesMut};
 use memchr::{memchr_iter, memchr2};
 
-use crate::proto::buffer::{Reader, RecvBuffer};
+use crate::proto::buffer::{Lent, Reader, RecvBuffer};
 use crate::proto::error::{Error, Result};
 
 /// `receive("*l")`: one line up to LF; the LF is removed and so is **every** CR in the
@@ -34,14 +36,8 @@ impl Line {
         }
         // CRs inside the line: one more pass, memchr finds each, the gaps are copied.
         buf.count_examined(n);
-        let line = &buf.buffered()[..n];
         let mut out = BytesMut::with_capacity(n);
-        let mut from = 0;
-        for cr in memchr_iter(b'\r', line) {
-            out.extend_from_slice(&line[from..cr]);
-            from = cr + 1;
-        }
-        out.extend_from_slice(&line[from..]);
+        without_crs(&buf.buffered()[..n], |part| out.extend_from_slice(part));
         buf.consume(consume);
         out.freeze()
     }
@@ -51,6 +47,27 @@ impl Reader for Line {
     type Output = Bytes;
 
     fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
+        let (lf, inner_cr) = self.find(buf)?;
+        Some(Self::take_line(buf, lf, lf + 1, inner_cr))
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
+        Err(Error::eof(self.take_partial(buf)))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(self.take_partial(buf))
+    }
+
+    fn unbounded(&self) -> bool {
+        true
+    }
+}
+
+impl Line {
+    /// Scans on for the LF: its index and whether a CR other than one right before it is
+    /// in the line. The scan position is kept for the next call when there is none yet.
+    fn find(&mut self, buf: &mut RecvBuffer) -> Option<(usize, bool)> {
         let data = buf.buffered();
         let start = self.scanned;
         let mut at = start;
@@ -83,8 +100,7 @@ impl Reader for Line {
             Some(lf) => {
                 buf.count_examined(lf + 1 - start);
                 self.scanned = 0;
-                let inner_cr = std::mem::take(&mut self.inner_cr);
-                Some(Self::take_line(buf, lf, lf + 1, inner_cr))
+                Some((lf, std::mem::take(&mut self.inner_cr)))
             }
             None => {
                 buf.count_examined(at - start);
@@ -94,16 +110,6 @@ impl Reader for Line {
         }
     }
 
-    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
-        Err(Error::eof(self.take_partial(buf)))
-    }
-
-    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
-        error.with_partial(self.take_partial(buf))
-    }
-}
-
-impl Line {
     /// The pending line content, CRs removed, consumed (spec §2.3).
     fn take_partial(&mut self, buf: &mut RecvBuffer) -> Bytes {
         // Every scan runs before a call ends, so the scan covered all buffered bytes but
@@ -113,6 +119,90 @@ impl Line {
         self.scanned = 0;
         let inner_cr = std::mem::take(&mut self.inner_cr);
         Self::take_line(buf, n, n, inner_cr)
+    }
+}
+
+/// Calls `out` with the pieces of `line` between its CRs, in order.
+fn without_crs(line: &[u8], mut out: impl FnMut(&[u8])) {
+    let mut from = 0;
+    for cr in memchr_iter(b'\r', line) {
+        out(&line[from..cr]);
+        from = cr + 1;
+    }
+    out(&line[from..]);
+}
+
+/// `receive("*l")` lent out of the buffer: [`Line`]'s rules, but the line is borrowed from
+/// the receive buffer until the next read (no allocation). A line with CRs inside is
+/// copied, without them, into the buffer's reused scratch space. The partial of an error
+/// is `Bytes`, as [`Line`]'s.
+#[derive(Debug, Clone, Default)]
+pub struct LineRef(Line);
+
+impl LineRef {
+    /// A borrowed line read.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Reader for LineRef {
+    type Output = Lent;
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Lent> {
+        let (lf, inner_cr) = self.0.find(buf)?;
+        if !inner_cr {
+            let cr = lf > 0 && buf.buffered()[lf - 1] == b'\r';
+            return Some(buf.lend(lf + 1, lf - usize::from(cr)));
+        }
+        buf.count_examined(lf);
+        Some(buf.lend_scratch(lf + 1, |line, out| {
+            without_crs(&line[..lf], |part| out.extend_from_slice(part));
+        }))
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Lent> {
+        Err(Error::eof(self.0.take_partial(buf)))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(self.0.take_partial(buf))
+    }
+
+    fn unbounded(&self) -> bool {
+        true
+    }
+}
+
+/// `receive(n)` lent out of the buffer: [`Exact`]'s rules, borrowed until the next read.
+#[derive(Debug, Clone, Copy)]
+pub struct ExactRef(Exact);
+
+impl ExactRef {
+    /// A borrowed read of exactly `n` bytes.
+    pub fn new(n: usize) -> Self {
+        Self(Exact::new(n))
+    }
+}
+
+impl Reader for ExactRef {
+    type Output = Lent;
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Lent> {
+        let n = self.0.n;
+        (buf.len() >= n).then(|| buf.lend(n, n))
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Lent> {
+        Err(Error::eof(buf.take(buf.len())))
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        error.with_partial(buf.take(buf.len()))
+    }
+
+    fn needs(&self) -> usize {
+        self.0.n
     }
 }
 
@@ -137,6 +227,10 @@ impl Reader for All {
 
     fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
         error.with_partial(buf.take(buf.len()))
+    }
+
+    fn unbounded(&self) -> bool {
+        true
     }
 }
 
@@ -166,6 +260,10 @@ impl Reader for Exact {
 
     fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
         error.with_partial(buf.take(buf.len()))
+    }
+
+    fn needs(&self) -> usize {
+        self.n
     }
 }
 

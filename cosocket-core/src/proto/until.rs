@@ -13,6 +13,8 @@
 //! v0.10.26) and on garbage collection, its keep-on-timeout, and cancel safety, at no cost.
 //! `Until` borrows nothing, so several of them and plain reads interleave on one socket.
 
+use std::num::NonZeroUsize;
+
 use bytes::Bytes;
 use memchr::memchr;
 use memchr::memmem::Finder;
@@ -151,7 +153,7 @@ pub struct Until {
     held: usize,
     /// The read that set `held`; another read since then resets it.
     epoch: Option<ReadEpoch>,
-    /// A size-mode call completed the pattern: the next call returns the end of the part.
+    /// A chunk call completed the pattern: the next chunk call returns the end of the part.
     part_done: bool,
 }
 
@@ -201,19 +203,72 @@ impl Until {
         self.part_done = false;
     }
 
-    /// One call of the iterator: `size == 0` is unlimited mode, `size > 0` size mode.
-    pub fn read(&mut self, size: usize) -> UntilRead<'_> {
+    /// Whether the last chunk call ended with the pattern, so that the next chunk call
+    /// returns `None` (the end of the part) without reading.
+    pub fn at_end_of_part(&self) -> bool {
+        self.part_done
+    }
+
+    /// The iterator called without a size (OpenResty's `it()`): the whole part up to the
+    /// pattern. A pending end of part (see [`at_end_of_part`](Self::at_end_of_part)) is
+    /// dropped first: this reads the next part.
+    pub fn part(&mut self) -> UntilPart<'_> {
+        self.part_done = false;
+        UntilPart(UntilRead {
+            until: self,
+            budget: None,
+            state: 0,
+            emitted: 0,
+        })
+    }
+
+    /// The iterator called with a size (OpenResty's `it(size)`): chunks of about `size`
+    /// bytes, then `None` at the end of the part.
+    pub fn chunk(&mut self, size: NonZeroUsize) -> UntilRead<'_> {
         UntilRead {
             until: self,
-            budget: (size > 0).then_some(size),
+            budget: Some(size.get()),
             state: 0,
             emitted: 0,
         }
     }
 }
 
-/// One call of an [`Until`] iterator, as a [`Reader`]. Returns `Some(chunk)`, or `None`
-/// for the end of a part in size mode (OpenResty's `nil, nil, nil`).
+/// One whole-part call of an [`Until`] iterator, as a [`Reader`] (see [`Until::part`]).
+#[derive(Debug)]
+pub struct UntilPart<'a>(UntilRead<'a>);
+
+impl Reader for UntilPart<'_> {
+    type Output = Bytes;
+
+    fn begin(&mut self, buf: &RecvBuffer) -> Option<Bytes> {
+        self.0.begin(buf).map(Option::unwrap_or_default)
+    }
+
+    fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
+        self.0.scan(buf).map(Option::unwrap_or_default)
+    }
+
+    fn at_eof(&mut self, buf: &mut RecvBuffer) -> Result<Bytes> {
+        self.0.at_eof(buf).map(Option::unwrap_or_default)
+    }
+
+    fn fail(&mut self, buf: &mut RecvBuffer, error: Error) -> Error {
+        self.0.fail(buf, error)
+    }
+
+    fn completed(&mut self, epoch: ReadEpoch) {
+        self.0.completed(epoch);
+    }
+
+    /// A part grows until its pattern comes: the read limit applies.
+    fn unbounded(&self) -> bool {
+        true
+    }
+}
+
+/// One chunk call of an [`Until`] iterator, as a [`Reader`] (see [`Until::chunk`]).
+/// Returns `Some(chunk)`, or `None` for the end of a part (OpenResty's `nil, nil, nil`).
 #[derive(Debug)]
 pub struct UntilRead<'a> {
     until: &'a mut Until,

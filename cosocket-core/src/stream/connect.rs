@@ -17,7 +17,7 @@ use crate::conn::{Conn, Slot};
 use crate::log;
 use crate::options::ConnectOptions;
 use crate::pool::{Admission, Create, Handoff, Pooled};
-use crate::proto::deadline::{effective_timeout, saturating_add};
+use crate::proto::deadline::deadline_after;
 use crate::proto::host::{self, Endpoint};
 use crate::proto::{Error, Result};
 use crate::resolve::resolve;
@@ -156,12 +156,13 @@ impl<R: Runtime> Stream<R> {
         }
     }
 
-    fn connect_deadline(&self) -> Instant {
-        let timeout = effective_timeout(
-            self.rest.connect_timeout,
-            self.worker.directives().connect_timeout,
-        );
-        saturating_add(self.worker.runtime().now(), timeout)
+    /// `None`: the connect timeout is never.
+    fn connect_deadline(&self) -> Option<Instant> {
+        let timeout = self
+            .rest
+            .connect_timeout
+            .resolve(self.worker.directives().connect_timeout);
+        deadline_after(self.worker.runtime().now(), timeout)
     }
 
     /// Installs a connection taken from a pool (spec §5.3: no network round trip, the
@@ -215,7 +216,7 @@ impl<R: Runtime> Stream<R> {
         started: io::Result<OwnedFd>,
         tcp: bool,
         peer: String,
-        deadline: Instant,
+        deadline: Option<Instant>,
         slot: &mut Option<Slot>,
     ) -> Attempt {
         let pending = match started {

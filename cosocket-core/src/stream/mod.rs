@@ -17,19 +17,18 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use read::{ReadParts, ReadSide};
+use read::{ReadParts, ReadSettings, ReadSide};
 use send::{WriteParts, WriteSide};
 
 use crate::conn::Conn;
 use crate::fd::{self, Probe};
 use crate::options::{Address, ReuniteError, SocketOption};
 use crate::pool::Pooled;
-use crate::proto::deadline::saturating_add;
+use crate::proto::deadline::deadline_after;
 use crate::proto::host::parse_bind_ip;
-use crate::proto::{Error, ErrorKind, ReadState, Result};
+use crate::proto::{Error, ErrorKind, ReadState, Result, Timeout};
 use crate::rt::Runtime;
 use crate::socket::StreamSock;
 use crate::worker::Worker;
@@ -37,9 +36,8 @@ use crate::worker::Worker;
 /// What a stream socket holds besides its two sides; travels with the owned read half.
 #[derive(Debug)]
 pub(crate) struct Rest {
-    /// The connect timeout override (`None` or zero: the directive); the read and send
-    /// overrides live in the sides.
-    connect_timeout: Option<Duration>,
+    /// The connect timeout override; the read and send overrides live in the sides.
+    connect_timeout: Timeout,
     /// The local address of `bind`, used by every later TCP connect.
     bind: Option<SocketAddr>,
     /// How often the connection was taken from a pool.
@@ -79,10 +77,10 @@ impl<R: Runtime> Stream<R> {
         Self {
             worker,
             conn: None,
-            read: ReadSide::closed(None),
-            write: WriteSide::closed(None),
+            read: ReadSide::closed(ReadSettings::default()),
+            write: WriteSide::closed(Timeout::Directive),
             rest: Rest {
-                connect_timeout: None,
+                connect_timeout: Timeout::Directive,
                 bind: None,
                 reused: 0,
                 key: String::new(),
@@ -109,17 +107,17 @@ impl<R: Runtime> Stream<R> {
         }
     }
 
-    /// Drops the connection (never pooled) and marks both halves closed; the timeouts stay.
+    /// Drops the connection (never pooled) and marks both halves closed; the settings stay.
     fn disconnect(&mut self) -> Option<Arc<Conn<R>>> {
-        self.read = ReadSide::closed(self.read.timeout);
+        self.read = ReadSide::closed(self.read.settings);
         self.write = WriteSide::closed(self.write.timeout);
         self.conn.take()
     }
 
-    /// Installs a connection: fresh sides with the object's timeouts.
+    /// Installs a connection: fresh sides with the object's settings.
     fn install(&mut self, conn: Arc<Conn<R>>, reused: u32, nodelay_set: bool) {
         let segment = self.worker.directives().buffer_size;
-        self.read = ReadSide::open(segment, self.read.timeout);
+        self.read = ReadSide::open(segment, self.read.settings);
         self.write = WriteSide::open(!nodelay_set, self.write.timeout);
         self.conn = Some(conn);
         self.rest.reused = reused;
@@ -145,19 +143,20 @@ impl<R: Runtime> StreamSock for Stream<R> {
     type OwnedReadHalf = OwnedReadHalf<R>;
     type OwnedWriteHalf = OwnedWriteHalf<R>;
 
-    fn set_timeout(&mut self, timeout: Option<Duration>) {
+    fn set_timeout(&mut self, timeout: impl Into<Timeout>) {
+        let timeout = timeout.into();
         self.set_timeouts(timeout, timeout, timeout);
     }
 
     fn set_timeouts(
         &mut self,
-        connect: Option<Duration>,
-        send: Option<Duration>,
-        read: Option<Duration>,
+        connect: impl Into<Timeout>,
+        send: impl Into<Timeout>,
+        read: impl Into<Timeout>,
     ) {
-        self.rest.connect_timeout = connect;
-        self.write.timeout = send;
-        self.read.timeout = read;
+        self.rest.connect_timeout = connect.into();
+        self.write.timeout = send.into();
+        self.read.settings.timeout = read.into();
     }
 
     fn close(&mut self) -> Result<()> {
@@ -177,7 +176,7 @@ impl<R: Runtime> StreamSock for Stream<R> {
     /// spec §5.4, its checks in order.
     fn set_keepalive(
         &mut self,
-        timeout: Option<Duration>,
+        timeout: impl Into<Timeout>,
         size: Option<NonZeroUsize>,
     ) -> Result<()> {
         let Some(conn) = self.conn.as_deref() else {
@@ -202,13 +201,9 @@ impl<R: Runtime> StreamSock for Stream<R> {
             return Err(Error::from_kind(ErrorKind::DubiousState));
         }
         let directives = self.worker.directives();
-        // `None` is the directive; zero keeps the connection until the server closes it.
-        let idle = timeout.unwrap_or(directives.keepalive_timeout);
-        let expires = if idle.is_zero() {
-            None
-        } else {
-            Some(saturating_add(self.worker.runtime().now(), idle))
-        };
+        // Zero (here or in the directive) keeps the connection until the server closes it.
+        let idle = timeout.into().resolve_idle(directives.keepalive_timeout);
+        let expires = deadline_after(self.worker.runtime().now(), idle);
         let size = size.unwrap_or(directives.pool_size);
         let nodelay_set = !self.write.nodelay_pending;
         let reused = self.rest.reused;

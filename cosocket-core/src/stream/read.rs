@@ -5,7 +5,6 @@
 use std::future::{Future, poll_fn};
 use std::num::NonZeroUsize;
 use std::task::Poll;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -14,35 +13,43 @@ use super::halves::{OwnedReadHalf, ReadHalf};
 use crate::config::Directives;
 use crate::conn::Conn;
 use crate::log;
-use crate::proto::deadline::effective_timeout;
 use crate::proto::{
-    All, Any, Error, ErrorKind, Exact, Line, ReadCall, ReadState, Reader, RecvBuffer, Result, Until,
+    All, Any, Error, ErrorKind, Exact, ExactRef, Line, LineRef, ReadCall, ReadState, Reader,
+    RecvBuffer, Result, Timeout, Until,
 };
 use crate::rt::Runtime;
 use crate::socket::StreamRead;
 use crate::timer::OpTimer;
 
-/// The read side: the receive buffer (its state is the read half's state) and the read
-/// timeout override, which stays with the object across reconnects (spec §1.1).
+/// The read side: the receive buffer (its state is the read half's state) and the
+/// object's read settings, which stay with it across reconnects (spec §1.1).
 #[derive(Debug)]
 pub(crate) struct ReadSide {
     pub(crate) buf: RecvBuffer,
-    pub(crate) timeout: Option<Duration>,
+    pub(crate) settings: ReadSettings,
+}
+
+/// The read timeout and read limit overrides of a socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReadSettings {
+    pub(crate) timeout: Timeout,
+    /// `None`: the context's `read_limit`.
+    pub(crate) limit: Option<usize>,
 }
 
 impl ReadSide {
     /// A read side with no connection: every read is `closed`.
-    pub(crate) fn closed(timeout: Option<Duration>) -> Self {
+    pub(crate) fn closed(settings: ReadSettings) -> Self {
         let mut buf = RecvBuffer::new(NonZeroUsize::MIN);
         buf.close_read();
-        Self { buf, timeout }
+        Self { buf, settings }
     }
 
     /// A fresh connection's read side.
-    pub(crate) fn open(segment: NonZeroUsize, timeout: Option<Duration>) -> Self {
+    pub(crate) fn open(segment: NonZeroUsize, settings: ReadSettings) -> Self {
         Self {
             buf: RecvBuffer::new(segment),
-            timeout,
+            settings,
         }
     }
 }
@@ -85,7 +92,11 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
         );
         return Err(Error::closed());
     };
-    let mut call = ReadCall::new(reader);
+    let limit = side
+        .settings
+        .limit
+        .or(directives.read_limit.map(NonZeroUsize::get));
+    let mut call = ReadCall::limited(reader, limit);
     let peer = &conn.peer;
     let finish = |result: Result<Rd::Output>| {
         match &result {
@@ -108,7 +119,7 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
     if let Some(result) = call.poll_buffered(&mut side.buf) {
         return finish(result);
     }
-    let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.read_timeout));
+    let mut timer = OpTimer::idle(side.settings.timeout.resolve(directives.read_timeout));
     poll_fn(|task| {
         if let Poll::Ready(result) = call.poll(&mut side.buf, &conn.io, task) {
             return Poll::Ready(finish(result));
@@ -126,6 +137,29 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
         }
     })
     .await
+}
+
+/// [`read`] of a borrowing reader: the result is lent out of the buffer until the next
+/// operation on the read side.
+async fn read_lent<'a, R: Runtime, Rd: Reader<Output = crate::proto::Lent>>(
+    parts: ReadParts<'a, R>,
+    reader: Rd,
+) -> Result<&'a [u8]> {
+    let ReadParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
+    let reborrowed = ReadParts {
+        rt,
+        directives,
+        conn,
+        side: &mut *side,
+    };
+    let lent = read(reborrowed, reader).await?;
+    let side: &'a ReadSide = side;
+    Ok(side.buf.lent(lent))
 }
 
 /// One [`StreamRead`] impl for the socket and both read halves: each has a
@@ -158,16 +192,32 @@ macro_rules! stream_read {
                 }
             }
 
-            fn receive_until(
-                &mut self,
-                until: &mut Until,
-                size: usize,
-            ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
-                read(self.read_parts(), until.read(size))
+            fn receive_until(&mut self, until: &mut Until) -> impl Future<Output = Result<Bytes>> + Send {
+                read(self.read_parts(), until.part())
             }
 
-            fn set_read_timeout(&mut self, timeout: Option<Duration>) {
-                self.read_parts().side.timeout = timeout;
+            fn receive_until_chunk(
+                &mut self,
+                until: &mut Until,
+                size: NonZeroUsize,
+            ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+                read(self.read_parts(), until.chunk(size))
+            }
+
+            fn receive_line_ref(&mut self) -> impl Future<Output = Result<&[u8]>> + Send {
+                read_lent(self.read_parts(), LineRef::new())
+            }
+
+            fn receive_exact_ref(&mut self, n: usize) -> impl Future<Output = Result<&[u8]>> + Send {
+                read_lent(self.read_parts(), ExactRef::new(n))
+            }
+
+            fn set_read_timeout(&mut self, timeout: impl Into<Timeout>) {
+                self.read_parts().side.settings.timeout = timeout.into();
+            }
+
+            fn set_read_limit(&mut self, limit: Option<usize>) {
+                self.read_parts().side.settings.limit = limit;
             }
         }
     };

@@ -5,15 +5,13 @@
 use std::future::{Future, poll_fn};
 use std::io::IoSlice;
 use std::task::Poll;
-use std::time::Duration;
 
 use super::Stream;
 use super::halves::{OwnedWriteHalf, WriteHalf};
 use crate::config::Directives;
 use crate::conn::Conn;
 use crate::options::SocketOption;
-use crate::proto::deadline::effective_timeout;
-use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result};
+use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result, Timeout};
 use crate::rt::{Runtime, StreamIo};
 use crate::socket::StreamWrite;
 use crate::timer::OpTimer;
@@ -26,11 +24,11 @@ use crate::{fd, log};
 pub(crate) struct WriteSide {
     pub(crate) closed: bool,
     pub(crate) nodelay_pending: bool,
-    pub(crate) timeout: Option<Duration>,
+    pub(crate) timeout: Timeout,
 }
 
 impl WriteSide {
-    pub(crate) fn closed(timeout: Option<Duration>) -> Self {
+    pub(crate) fn closed(timeout: Timeout) -> Self {
         Self {
             closed: true,
             nodelay_pending: false,
@@ -38,7 +36,7 @@ impl WriteSide {
         }
     }
 
-    pub(crate) fn open(nodelay_pending: bool, timeout: Option<Duration>) -> Self {
+    pub(crate) fn open(nodelay_pending: bool, timeout: Timeout) -> Self {
         Self {
             closed: false,
             nodelay_pending,
@@ -108,7 +106,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
         }
         side.nodelay_pending = false;
     }
-    let mut timer = OpTimer::idle(effective_timeout(side.timeout, directives.send_timeout));
+    let mut timer = OpTimer::idle(side.timeout.resolve(directives.send_timeout));
     let mut guard = PartialWrite {
         closed: &mut side.closed,
         started: false,
@@ -196,8 +194,8 @@ macro_rules! stream_write {
                 send(self.write_parts(), data)
             }
 
-            fn set_send_timeout(&mut self, timeout: Option<Duration>) {
-                self.write_parts().side.timeout = timeout;
+            fn set_send_timeout(&mut self, timeout: impl Into<Timeout>) {
+                self.write_parts().side.timeout = timeout.into();
             }
 
             fn shutdown(&mut self) -> Result<()> {

@@ -117,7 +117,14 @@ impl Session {
             },
             Op::Until(i, size) => {
                 let mut until = std::mem::replace(&mut self.untils[i], Until::new("x").unwrap());
-                let out = self.run(until.read(size), |o| o);
+                // OpenResty's `it(size)`: a pending end of part answers a call of any size.
+                let out = match NonZeroUsize::new(size) {
+                    Some(size) => self.run(until.chunk(size), |o| o),
+                    None if until.at_end_of_part() => {
+                        self.run(until.chunk(NonZeroUsize::MIN), |o| o)
+                    }
+                    None => self.run(until.part(), Some),
+                };
                 self.untils[i] = until;
                 out
             }
