@@ -47,6 +47,15 @@ impl Render for Result<Bytes> {
     }
 }
 
+impl Render for Result<&[u8]> {
+    fn render(&self) -> String {
+        match self {
+            Ok(b) => format!("({})", quote(b)),
+            Err(e) => error(e),
+        }
+    }
+}
+
 impl Render for Result<Option<Bytes>> {
     fn render(&self) -> String {
         match self {

@@ -53,7 +53,8 @@ pub struct Directives {
     /// The most bytes one line, part (`receive_until` without a size), `receive_all` or
     /// `receive_exact` read may consume (`None`, the default: unlimited, as OpenResty).
     /// A read that would need more fails with [`ErrorKind::TooLarge`](crate::ErrorKind)
-    /// and closes the read half; sockets override it with `set_read_limit`. Not an
+    /// and closes the read half (see [`StreamRead::set_read_limit`](crate::StreamRead),
+    /// which overrides it per socket). Not an
     /// OpenResty directive: its reads buffer whatever the peer sends.
     pub read_limit: Option<NonZeroUsize>,
 }

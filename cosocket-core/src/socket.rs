@@ -107,10 +107,12 @@ pub trait StreamRead: Send {
     /// `receive_all` or a `receive_exact` may consume. `None`: the context's
     /// [`read_limit`](crate::Directives::read_limit) (unlimited by default, as OpenResty);
     /// `Some(usize::MAX)`: unlimited. A read that would need more fails with
-    /// [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) (`read limit exceeded`), the
-    /// bytes buffered as its partial, and closes the read half: at most the limit plus
-    /// one `buffer_size` segment is ever buffered. It stays with the socket across
-    /// reconnects, as the timeouts do.
+    /// [`ErrorKind::TooLarge`](crate::ErrorKind::TooLarge) (`read limit exceeded`, no
+    /// partial) whatever the segmentation, discards the buffered bytes and closes the read
+    /// half: at most the limit plus one `buffer_size` segment is ever buffered. A line
+    /// counts its LF, a part its pattern. `receive_until_chunk` and `receive_any` are
+    /// bounded by their sizes and not limited. It stays with the socket across reconnects,
+    /// as the timeouts do.
     fn set_read_limit(&mut self, limit: Option<usize>);
 }
 

@@ -25,26 +25,32 @@ use crate::peer::{Peer, PeerReport, PeerSpec, Target};
 use crate::render::expect;
 
 mod backlog;
+mod borrowed;
 mod connect;
 mod duplex;
 mod idle_watch;
+mod limits;
 mod pool;
 mod pool_stress;
 mod reads;
 mod send;
 mod surface;
+mod timeouts;
 mod udp;
 mod until;
 
 pub use backlog::*;
+pub use borrowed::*;
 pub use connect::*;
 pub use duplex::*;
 pub use idle_watch::*;
+pub use limits::*;
 pub use pool::*;
 pub use pool_stress::*;
 pub use reads::*;
 pub use send::*;
 pub use surface::*;
+pub use timeouts::*;
 pub use udp::*;
 pub use until::*;
 
@@ -299,6 +305,12 @@ macro_rules! __conformance_cases {
             x_resolver_error_texts
             x_every_address_within_one_connect_timeout
             x_logs_spec_lines
+            x_timeouts_never_and_max
+            x_borrowed_reads_interleave
+            x_borrowed_reads_partials_cancel_and_keepalive
+            x_borrowed_read_then_keepalive
+            x_read_limits
+            x_read_limit_per_socket
         );
     };
 }

@@ -375,9 +375,18 @@ pub trait Reader {
         let _ = epoch;
     }
 
-    /// Whether the read waits for an end that only the peer decides (a line's LF, a part's
-    /// pattern, the end of the stream), so that a read limit bounds what it may buffer.
-    fn unbounded(&self) -> bool {
+    /// The call's read limit (never `usize::MAX`), told once before the first scan. A
+    /// reader that waits for an end only the peer decides (a line's LF, a part's pattern)
+    /// looks for it within the first `limit` bytes only, so that whether a read passes
+    /// does not depend on how its bytes arrived.
+    fn set_limit(&mut self, limit: usize) {
+        let _ = limit;
+    }
+
+    /// After a scan that did not complete: whether the read can no longer complete within
+    /// `limit` bytes.
+    fn exceeds(&self, buf: &RecvBuffer, limit: usize) -> bool {
+        let _ = (buf, limit);
         false
     }
 
@@ -405,11 +414,11 @@ impl<R: Reader> ReadCall<R> {
         Self::limited(reader, None)
     }
 
-    /// A call that fails with [`ErrorKind::TooLarge`] once it would consume more than
-    /// `limit` bytes (`None`: no limit, as OpenResty). Only readers that wait for an end
-    /// the peer decides are limited, and `receive_exact(n)` with `n` over the limit; the
-    /// failure closes the read half and carries the buffered bytes as the partial, so no
-    /// more than the limit plus one segment is ever buffered for them.
+    /// A call that fails with [`ErrorKind::TooLarge`] if it would consume more than
+    /// `limit` bytes (`None`: no limit, as OpenResty): a line with its LF, a part with its
+    /// pattern, everything of `*a`, and `receive_exact(n)` with `n` over the limit (before
+    /// any I/O). The failure discards the buffered bytes and closes the read half, so no
+    /// more than the limit plus one segment is ever buffered for such a read.
     pub fn limited(reader: R, limit: Option<usize>) -> Self {
         Self {
             reader,
@@ -453,16 +462,19 @@ impl<R: Reader> ReadCall<R> {
             if let Some(out) = self.reader.begin(buf) {
                 return Some(Ok(out));
             }
-            if self.reader.needs() > self.limit {
-                return Some(Err(self.fail(buf, Error::from_kind(ErrorKind::TooLarge))));
+            if self.limit != usize::MAX {
+                if self.reader.needs() > self.limit {
+                    return Some(Err(self.too_large(buf)));
+                }
+                self.reader.set_limit(self.limit);
             }
         }
         if let Some(out) = self.reader.scan(buf) {
             self.complete(buf);
             return Some(Ok(out));
         }
-        if buf.len() > self.limit && self.reader.unbounded() {
-            return Some(Err(self.fail(buf, Error::from_kind(ErrorKind::TooLarge))));
+        if self.limit != usize::MAX && self.reader.exceeds(buf, self.limit) {
+            return Some(Err(self.too_large(buf)));
         }
         if buf.eof {
             let result = self.reader.at_eof(buf);
@@ -485,6 +497,15 @@ impl<R: Reader> ReadCall<R> {
         }
         self.complete(buf);
         error
+    }
+
+    /// The read would exceed its limit: the buffered bytes are discarded (no partial: the
+    /// framing is lost) and the read half closes.
+    fn too_large(&mut self, buf: &mut RecvBuffer) -> Error {
+        buf.consume(buf.len());
+        buf.closed = true;
+        self.complete(buf);
+        Error::from_kind(ErrorKind::TooLarge)
     }
 
     fn complete(&mut self, buf: &mut RecvBuffer) {

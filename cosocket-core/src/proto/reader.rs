@@ -11,13 +11,25 @@ use crate::proto::error::{Error, Result};
 
 /// `receive("*l")`: one line up to LF; the LF is removed and so is **every** CR in the
 /// line (`"bar\rbaz\r\n"` → `"barbaz"`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Line {
     /// How many buffered bytes are known to hold no LF.
     scanned: usize,
     /// A CR that is not part of the line's final CRLF was seen: the line must be copied
     /// without its CRs. Without one, the line is a slice of the buffer.
     inner_cr: bool,
+    /// The LF is looked for in the first `window` bytes only (the read limit).
+    window: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self {
+            scanned: 0,
+            inner_cr: false,
+            window: usize::MAX,
+        }
+    }
 }
 
 impl Line {
@@ -59,8 +71,12 @@ impl Reader for Line {
         error.with_partial(self.take_partial(buf))
     }
 
-    fn unbounded(&self) -> bool {
-        true
+    fn set_limit(&mut self, limit: usize) {
+        self.window = limit;
+    }
+
+    fn exceeds(&self, buf: &RecvBuffer, limit: usize) -> bool {
+        buf.len() >= limit
     }
 }
 
@@ -69,6 +85,7 @@ impl Line {
     /// in the line. The scan position is kept for the next call when there is none yet.
     fn find(&mut self, buf: &mut RecvBuffer) -> Option<(usize, bool)> {
         let data = buf.buffered();
+        let data = &data[..data.len().min(self.window)];
         let start = self.scanned;
         let mut at = start;
         // One pass finds the LF and every CR before it: the common CRLF line needs no
@@ -169,8 +186,12 @@ impl Reader for LineRef {
         error.with_partial(self.0.take_partial(buf))
     }
 
-    fn unbounded(&self) -> bool {
-        true
+    fn set_limit(&mut self, limit: usize) {
+        self.0.set_limit(limit);
+    }
+
+    fn exceeds(&self, buf: &RecvBuffer, limit: usize) -> bool {
+        self.0.exceeds(buf, limit)
     }
 }
 
@@ -229,8 +250,9 @@ impl Reader for All {
         error.with_partial(buf.take(buf.len()))
     }
 
-    fn unbounded(&self) -> bool {
-        true
+    /// Everything up to the end of the stream must fit.
+    fn exceeds(&self, buf: &RecvBuffer, limit: usize) -> bool {
+        buf.len() > limit
     }
 }
 

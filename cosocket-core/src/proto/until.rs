@@ -219,6 +219,7 @@ impl Until {
             budget: None,
             state: 0,
             emitted: 0,
+            window: usize::MAX,
         })
     }
 
@@ -230,6 +231,7 @@ impl Until {
             budget: Some(size.get()),
             state: 0,
             emitted: 0,
+            window: usize::MAX,
         }
     }
 }
@@ -261,9 +263,12 @@ impl Reader for UntilPart<'_> {
         self.0.completed(epoch);
     }
 
-    /// A part grows until its pattern comes: the read limit applies.
-    fn unbounded(&self) -> bool {
-        true
+    fn set_limit(&mut self, limit: usize) {
+        self.0.window = limit;
+    }
+
+    fn exceeds(&self, buf: &RecvBuffer, limit: usize) -> bool {
+        buf.len() >= limit
     }
 }
 
@@ -278,6 +283,8 @@ pub struct UntilRead<'a> {
     state: usize,
     /// Front bytes emitted by this call; `emitted + state` bytes are examined.
     emitted: usize,
+    /// The pattern is looked for in the first `window` bytes only (a part's read limit).
+    window: usize,
 }
 
 /// How a scan of the buffered bytes ended.
@@ -407,7 +414,8 @@ impl Reader for UntilRead<'_> {
     }
 
     fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Option<Bytes>> {
-        let (outcome, looked) = self.run(buf.buffered());
+        let data = buf.buffered();
+        let (outcome, looked) = self.run(&data[..data.len().min(self.window)]);
         buf.count_examined(looked);
         match outcome {
             Scanned::NeedMore => None,
