@@ -45,5 +45,10 @@ step "every test (unit, property, spec examples, backend contract, doc tests)"
 # A hung test must not stall CI: the whole run is bounded.
 timeout 1800 cargo test --workspace --all-features --locked
 
+step "the examples, run (each asserts what it prints)"
+for example in quickstart pooling proxy; do
+    timeout 120 cargo run -q -p cosocket --example "$example" --features tokio --locked >/dev/null
+done
+
 step "parity with OpenResty's recordings (tokio current-thread, tokio multi-thread, smol)"
 bash scripts/parity.sh

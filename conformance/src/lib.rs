@@ -48,6 +48,17 @@ macro_rules! conformance_tests {
     };
 }
 
+/// Expands into one `#[test]` per case of tokio's I/O traits (feature `tokio-io`, on with
+/// `harnesses`): for implementations whose stream types implement tokio's `AsyncRead`,
+/// `AsyncBufRead` and `AsyncWrite`, as core's do with its feature `tokio`.
+#[cfg(feature = "tokio-io")]
+#[macro_export]
+macro_rules! conformance_tokio_io_tests {
+    ($harness:expr) => {
+        $crate::__conformance_tokio_io_cases!($crate::__conformance_test, $harness);
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test {

@@ -13,4 +13,5 @@ cosocket_conformance::runtime_contract_tests!(Smol::new(), block_on);
 /// The conformance suite (spawns go to smol's global executor).
 mod suite {
     cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::smol());
+    cosocket_conformance::conformance_tokio_io_tests!(cosocket_conformance::harnesses::smol());
 }

@@ -24,4 +24,7 @@ cosocket_conformance::runtime_contract_tests!(runtime(), block_on);
 /// The conformance suite: each case on a fresh current-thread runtime of its own.
 mod suite {
     cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::tokio_current());
+    cosocket_conformance::conformance_tokio_io_tests!(
+        cosocket_conformance::harnesses::tokio_current()
+    );
 }

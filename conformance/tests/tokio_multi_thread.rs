@@ -18,4 +18,7 @@ cosocket_conformance::runtime_contract_tests!(
 /// The conformance suite.
 mod suite {
     cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::tokio_multi());
+    cosocket_conformance::conformance_tokio_io_tests!(
+        cosocket_conformance::harnesses::tokio_multi()
+    );
 }

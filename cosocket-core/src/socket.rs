@@ -29,8 +29,14 @@ use crate::proto::{Fragments, Result, Timeout, Until};
 /// Results over [`COPY_MAX`](crate::proto::buffer::COPY_MAX) (256) bytes are not copied: such a
 /// `Bytes` shares the receive buffer's block it arrived in (about two `buffer_size`
 /// segments, or what one large read needed), which stays allocated until the last such
-/// `Bytes` is dropped. Shorter results are copies.
-pub trait StreamRead: Send {
+/// `Bytes` is dropped. Shorter results are copies; the `_ref` readers copy nothing.
+///
+/// Every reading side is also a futures-io [`AsyncRead`](futures::io::AsyncRead) and
+/// [`AsyncBufRead`](futures::io::AsyncBufRead) (and tokio's, with the `tokio` feature),
+/// served from the same receive buffer, so cosocket reads and I/O-trait reads interleave
+/// byte-exactly; the read timeout applies to them as an idle timeout
+/// (`io::ErrorKind::TimedOut`, nothing closed).
+pub trait StreamRead: futures::io::AsyncRead + futures::io::AsyncBufRead + Unpin + Send {
     /// `receive()` / `receive("*l")`: the next line, without its LF and without **any** CR.
     ///
     /// Errors: `closed` with the pending line (CRs removed) as partial when the stream ends
@@ -117,7 +123,12 @@ pub trait StreamRead: Send {
 }
 
 /// The writing side of a stream socket (the whole socket, or a write half).
-pub trait StreamWrite: Send {
+///
+/// Also a futures-io [`AsyncWrite`](futures::io::AsyncWrite) (and tokio's, with the
+/// `tokio` feature): vectored, unbuffered (`flush` does nothing), `close` / `shutdown`
+/// send FIN; the send timeout applies to each write that waits (`TimedOut`, and the write
+/// half closes, as a `send` timeout closes it).
+pub trait StreamWrite: futures::io::AsyncWrite + Unpin + Send {
     /// `send(data)`: writes every byte of `data` (vectored), returns the byte count. An
     /// empty payload returns 0 without I/O. Errors close the write half.
     ///
@@ -218,8 +229,10 @@ pub trait StreamSock: StreamRead + StreamWrite + Sized {
     /// Borrowed halves for concurrent reading and writing in one task (`join!`).
     fn split(&mut self) -> (Self::ReadHalf<'_>, Self::WriteHalf<'_>);
 
-    /// Owned halves that move into spawned tasks. Dropping a half never shuts the socket
-    /// down; [`reunite`](StreamSock::reunite) gives the socket back (needed for `close`,
+    /// Owned halves that move into spawned tasks. Dropping the write half sends FIN (as
+    /// tokio's `OwnedWriteHalf` does) unless it is closed already; dropping the read half
+    /// changes nothing; the connection closes when both are gone.
+    /// [`reunite`](StreamSock::reunite) gives the socket back (needed for `close`,
     /// `set_keepalive`, `connect`).
     fn into_split(self) -> (Self::OwnedReadHalf, Self::OwnedWriteHalf);
 

@@ -68,20 +68,37 @@ impl Tokio {
 pub struct Stream(AsyncFd<OwnedFd>);
 
 impl StreamIo for Stream {
+    /// A short read drained the socket: its readiness is cleared, so the next read waits
+    /// for the reactor instead of failing a `read` first (as tokio's own `TcpStream`).
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let io = &self.0;
-        let op = || io.try_io(Interest::READABLE, |fd| rt::read(fd, &mut *buf));
-        poll_retry(cx, op, |cx| io.poll_read_ready(cx).map_ok(drop))
+        let len = buf.len();
+        loop {
+            let mut guard = ready!(self.0.poll_read_ready(cx))?;
+            if let Ok(result) = guard.try_io(|fd| rt::read(fd, &mut *buf)) {
+                if matches!(result, Ok(n) if n > 0 && n < len) {
+                    guard.clear_ready();
+                }
+                return Poll::Ready(result);
+            }
+        }
     }
 
+    /// A short write filled the send buffer: its readiness is cleared likewise.
     fn poll_write_vectored(
         &self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let io = &self.0;
-        let op = || io.try_io(Interest::WRITABLE, |fd| rt::writev(fd, bufs));
-        poll_retry(cx, op, |cx| io.poll_write_ready(cx).map_ok(drop))
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        loop {
+            let mut guard = ready!(self.0.poll_write_ready(cx))?;
+            if let Ok(result) = guard.try_io(|fd| rt::writev(fd, bufs)) {
+                if matches!(result, Ok(n) if n > 0 && n < len) {
+                    guard.clear_ready();
+                }
+                return Poll::Ready(result);
+            }
+        }
     }
 }
 

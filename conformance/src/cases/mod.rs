@@ -29,6 +29,9 @@ mod borrowed;
 mod connect;
 mod duplex;
 mod idle_watch;
+mod interop;
+#[cfg(feature = "tokio-io")]
+mod interop_tokio;
 mod limits;
 mod pool;
 mod pool_stress;
@@ -44,6 +47,9 @@ pub use borrowed::*;
 pub use connect::*;
 pub use duplex::*;
 pub use idle_watch::*;
+pub use interop::*;
+#[cfg(feature = "tokio-io")]
+pub use interop_tokio::*;
 pub use limits::*;
 pub use pool::*;
 pub use pool_stress::*;
@@ -177,6 +183,22 @@ pub(crate) async fn script<H: Harness, S: StreamSock>(
     }
 }
 
+/// The cases of tokio's I/O traits, for
+/// [`conformance_tokio_io_tests!`](crate::conformance_tokio_io_tests).
+#[cfg(feature = "tokio-io")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tokio_io_cases {
+    ($m:path, $harness:expr) => {
+        $m!($harness;
+            x_tokio_framed_lines
+            x_tokio_copy
+            x_tokio_copy_bidirectional
+            x_tokio_borrowed_halves
+        );
+    };
+}
+
 /// Every case, for [`conformance_tests!`](crate::conformance_tests).
 #[doc(hidden)]
 #[macro_export]
@@ -288,7 +310,6 @@ macro_rules! __conformance_cases {
             x_send_dropped_after_partial_write_closes_write_half
             x_split_reads_while_writing
             x_owned_halves_in_tasks_and_reunite
-            x_dropped_half_never_shuts_down
             x_half_timeouts_survive_reconnect
             x_every_method_in_a_spawned_task
             x_options_read_back
@@ -311,6 +332,11 @@ macro_rules! __conformance_cases {
             x_borrowed_read_then_keepalive
             x_read_limits
             x_read_limit_per_socket
+            x_io_reads_interleave_byte_exact
+            x_io_futures_copy_both_ways
+            x_io_traits_follow_the_timeouts
+            x_dropped_write_half_sends_fin
+            x_io_borrowed_halves_copy
         );
     };
 }

@@ -298,6 +298,28 @@ impl RecvBuffer {
         }
     }
 
+    /// One `recv` of at most the free space of the current segment, outside any read call
+    /// (the I/O traits' `poll_fill_buf`): `Ok(0)` marks the end of the stream.
+    pub fn poll_more<S: Recv + ?Sized>(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &S,
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(self.poll_fill(cx, src))?;
+        if n == 0 {
+            self.eof = true;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// Consumes `n` buffered bytes outside any read call (the I/O traits' `consume`); it
+    /// counts as a completed read, so an [`Until`](crate::proto::Until)'s withheld bytes,
+    /// taken by it, are not withheld any more.
+    pub fn consume_read(&mut self, n: usize) {
+        self.consume(n);
+        self.epoch.reads += 1;
+    }
+
     /// One `recv` of at most the free space of the current segment.
     fn poll_fill<S: Recv + ?Sized>(
         &mut self,

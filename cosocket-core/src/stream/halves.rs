@@ -2,8 +2,11 @@
 //!
 //! Borrowed halves ([`ReadHalf`], [`WriteHalf`]) hold disjoint borrows of the socket's two
 //! sides, for `join!` in one task; owned halves share the connection through an `Arc` and
-//! move into spawned tasks. Dropping a half never shuts the socket down: the fd closes
-//! when both are gone (or when the pair is reunited and closed).
+//! move into spawned tasks. Dropping the owned write half sends FIN (`shutdown(SHUT_WR)`),
+//! as tokio's `OwnedWriteHalf` does, unless its write half is closed already: the peer
+//! learns that nothing more comes, and the read half goes on. Dropping any other half
+//! changes nothing; the fd closes when both are gone (or when the pair is reunited and
+//! closed).
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use crate::worker::Worker;
 pub struct ReadHalf<'a, R: Runtime> {
     pub(super) worker: &'a Worker<R>,
     pub(super) conn: Option<&'a Conn<R>>,
-    pub(super) side: &'a mut ReadSide,
+    pub(super) side: &'a mut ReadSide<R::Sleep>,
 }
 
 /// The write half of a [`Stream`](super::Stream) borrowed by
@@ -28,7 +31,7 @@ pub struct ReadHalf<'a, R: Runtime> {
 pub struct WriteHalf<'a, R: Runtime> {
     pub(super) worker: &'a Worker<R>,
     pub(super) conn: Option<&'a Conn<R>>,
-    pub(super) side: &'a mut WriteSide,
+    pub(super) side: &'a mut WriteSide<R::Sleep>,
 }
 
 /// The read half of a [`Stream`](super::Stream) moved out by
@@ -36,7 +39,7 @@ pub struct WriteHalf<'a, R: Runtime> {
 pub struct OwnedReadHalf<R: Runtime> {
     pub(super) worker: Worker<R>,
     pub(super) conn: Option<Arc<Conn<R>>>,
-    pub(super) side: ReadSide,
+    pub(super) side: ReadSide<R::Sleep>,
     pub(super) rest: Rest,
     pub(super) pair: Arc<()>,
 }
@@ -46,7 +49,7 @@ pub struct OwnedReadHalf<R: Runtime> {
 pub struct OwnedWriteHalf<R: Runtime> {
     pub(super) worker: Worker<R>,
     pub(super) conn: Option<Arc<Conn<R>>>,
-    pub(super) side: WriteSide,
+    pub(super) side: WriteSide<R::Sleep>,
     pub(super) pair: Arc<()>,
 }
 
@@ -106,6 +109,23 @@ impl<R: Runtime> OwnedWriteHalf<R> {
             directives: self.worker.directives(),
             conn: self.conn.as_deref(),
             side: &mut self.side,
+        }
+    }
+}
+
+impl<R: Runtime> OwnedWriteHalf<R> {
+    /// The write side, for `reunite`; the half left behind is closed and sends no FIN.
+    pub(super) fn take_side(&mut self) -> WriteSide<R::Sleep> {
+        let timeout = self.side.timeout;
+        std::mem::replace(&mut self.side, WriteSide::closed(timeout))
+    }
+}
+
+/// FIN on drop, as tokio's `OwnedWriteHalf`: a spawned writer that ends tells the peer so.
+impl<R: Runtime> Drop for OwnedWriteHalf<R> {
+    fn drop(&mut self) {
+        if !self.side.closed {
+            drop(super::send::shutdown(self.write_parts()));
         }
     }
 }

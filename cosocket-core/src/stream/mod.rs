@@ -10,6 +10,7 @@
 
 mod connect;
 mod halves;
+mod io;
 mod read;
 mod send;
 
@@ -55,8 +56,8 @@ pub(crate) struct Rest {
 pub struct Stream<R: Runtime> {
     worker: Worker<R>,
     conn: Option<Arc<Conn<R>>>,
-    read: ReadSide,
-    write: WriteSide,
+    read: ReadSide<R::Sleep>,
+    write: WriteSide<R::Sleep>,
     rest: Rest,
 }
 
@@ -299,11 +300,12 @@ impl<R: Runtime> StreamSock for Stream<R> {
         if !Arc::ptr_eq(&read.pair, &write.pair) {
             return Err(ReuniteError(read, write));
         }
+        let mut write = write;
         Ok(Self {
             worker: read.worker,
             conn: read.conn,
             read: read.side,
-            write: write.side,
+            write: write.take_side(),
             rest: read.rest,
         })
     }

@@ -24,9 +24,12 @@ use crate::timer::OpTimer;
 /// The read side: the receive buffer (its state is the read half's state) and the
 /// object's read settings, which stay with it across reconnects (spec §1.1).
 #[derive(Debug)]
-pub(crate) struct ReadSide {
+pub(crate) struct ReadSide<S> {
     pub(crate) buf: RecvBuffer,
     pub(crate) settings: ReadSettings,
+    /// The timer of an I/O-trait read that waits (`poll_read`, `poll_fill_buf`): those
+    /// have no future of their own to keep it in.
+    pub(crate) poll_timer: Option<OpTimer<S>>,
 }
 
 /// The read timeout and read limit overrides of a socket.
@@ -37,12 +40,16 @@ pub(crate) struct ReadSettings {
     pub(crate) limit: Option<usize>,
 }
 
-impl ReadSide {
+impl<S> ReadSide<S> {
     /// A read side with no connection: every read is `closed`.
     pub(crate) fn closed(settings: ReadSettings) -> Self {
         let mut buf = RecvBuffer::new(NonZeroUsize::MIN);
         buf.close_read();
-        Self { buf, settings }
+        Self {
+            buf,
+            settings,
+            poll_timer: None,
+        }
     }
 
     /// A fresh connection's read side.
@@ -50,6 +57,7 @@ impl ReadSide {
         Self {
             buf: RecvBuffer::new(segment),
             settings,
+            poll_timer: None,
         }
     }
 }
@@ -59,7 +67,7 @@ pub(crate) struct ReadParts<'a, R: Runtime> {
     pub(crate) rt: &'a R,
     pub(crate) directives: &'a Directives,
     pub(crate) conn: Option<&'a Conn<R>>,
-    pub(crate) side: &'a mut ReadSide,
+    pub(crate) side: &'a mut ReadSide<R::Sleep>,
 }
 
 impl<R: Runtime> ReadParts<'_, R> {
@@ -158,7 +166,7 @@ async fn read_lent<'a, R: Runtime, Rd: Reader<Output = crate::proto::Lent>>(
         side: &mut *side,
     };
     let lent = read(reborrowed, reader).await?;
-    let side: &'a ReadSide = side;
+    let side: &'a ReadSide<R::Sleep> = side;
     Ok(side.buf.lent(lent))
 }
 

@@ -21,18 +21,21 @@ use crate::{fd, log};
 /// be set (on the first send, spec §3), and the send timeout override, which stays with
 /// the object across reconnects (spec §1.1).
 #[derive(Debug)]
-pub(crate) struct WriteSide {
+pub(crate) struct WriteSide<S> {
     pub(crate) closed: bool,
     pub(crate) nodelay_pending: bool,
     pub(crate) timeout: Timeout,
+    /// The timer of an I/O-trait write that waits (`poll_write`).
+    pub(crate) poll_timer: Option<OpTimer<S>>,
 }
 
-impl WriteSide {
+impl<S> WriteSide<S> {
     pub(crate) fn closed(timeout: Timeout) -> Self {
         Self {
             closed: true,
             nodelay_pending: false,
             timeout,
+            poll_timer: None,
         }
     }
 
@@ -41,6 +44,7 @@ impl WriteSide {
             closed: false,
             nodelay_pending,
             timeout,
+            poll_timer: None,
         }
     }
 }
@@ -50,7 +54,7 @@ pub(crate) struct WriteParts<'a, R: Runtime> {
     pub(crate) rt: &'a R,
     pub(crate) directives: &'a Directives,
     pub(crate) conn: Option<&'a Conn<R>>,
-    pub(crate) side: &'a mut WriteSide,
+    pub(crate) side: &'a mut WriteSide<R::Sleep>,
 }
 
 /// Closes the write half if a send is dropped after writing part of its bytes: the peer
@@ -97,15 +101,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     if total == 0 {
         return Ok(0);
     }
-    if side.nodelay_pending {
-        let wanted = directives.tcp_nodelay && conn.tcp;
-        if wanted && fd::set(&conn.io, SocketOption::TcpNoDelay, 1).is_err() {
-            // The typo is OpenResty's (spec §1.5).
-            log::module(directives, format_args!("setsockopt(TCP_NODELAY) failed"));
-            return Err(Error::new(ErrorKind::Os, "setsocketopt tcp_nodelay failed"));
-        }
-        side.nodelay_pending = false;
-    }
+    nodelay_once(directives, conn, side)?;
     let mut timer = OpTimer::idle(side.timeout.resolve(directives.send_timeout));
     let mut guard = PartialWrite {
         closed: &mut side.closed,
@@ -171,8 +167,26 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     }
 }
 
+/// `TCP_NODELAY` on a TCP connection's first send (spec §3), once.
+pub(crate) fn nodelay_once<R: Runtime>(
+    directives: &Directives,
+    conn: &Conn<R>,
+    side: &mut WriteSide<R::Sleep>,
+) -> Result<()> {
+    if side.nodelay_pending {
+        let wanted = directives.tcp_nodelay && conn.tcp;
+        if wanted && fd::set(&conn.io, SocketOption::TcpNoDelay, 1).is_err() {
+            // The typo is OpenResty's (spec §1.5).
+            log::module(directives, format_args!("setsockopt(TCP_NODELAY) failed"));
+            return Err(Error::new(ErrorKind::Os, "setsocketopt tcp_nodelay failed"));
+        }
+        side.nodelay_pending = false;
+    }
+    Ok(())
+}
+
 /// Half-close: `shutdown(SHUT_WR)` sends FIN; the write half is closed, reading goes on.
-fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
+pub(crate) fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
     let conn = match parts.conn {
         Some(conn) if !parts.side.closed => conn,
         _ => return Err(Error::closed()),

@@ -1,0 +1,310 @@
+//! The standard async I/O traits on the socket and on every half: futures-io's
+//! `AsyncRead`, `AsyncBufRead` and `AsyncWrite`, and tokio's (feature `tokio`), so that
+//! `tokio::io::copy`, `copy_bidirectional`, tokio-util's codecs, `futures::io::copy` and
+//! compression wrappers take a cosocket.
+//!
+//! Reads serve the receive buffer first and fill it with the same one-segment `recv` as
+//! the cosocket readers, so `receive_line` and `poll_read` interleave without losing or
+//! reordering a byte, and no call allocates. The timeouts are the socket's:
+//! * a read that waits longer than the read timeout without a byte fails with
+//!   `io::ErrorKind::TimedOut` and closes nothing (OpenResty's read timeout, spec §4.2);
+//! * a write that waits longer than the send timeout fails with `TimedOut` and closes the
+//!   write half (its send timeout, spec §3), as any write error does;
+//! * the end of the stream is `Ok(0)` forever after (the read half is then in OpenResty's
+//!   `EofSeen` state: a cosocket read returns `closed`); a closed socket is `NotConnected`;
+//! * `poll_flush` has nothing to do (no user-space write buffer); `poll_close` /
+//!   `poll_shutdown` send FIN (`shutdown(SHUT_WR)`) once and are `Ok` afterwards.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use super::Stream;
+use super::halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use super::read::{ReadParts, ReadSide};
+use super::send::{WriteParts, nodelay_once, shutdown};
+use crate::log;
+use crate::proto::fragments::IOV_MAX;
+use crate::proto::{Error, ReadState};
+use crate::rt::{Runtime, StreamIo};
+use crate::timer::OpTimer;
+
+/// `poll_fill_buf`: the buffered bytes, or one `recv` of a segment when there are none.
+fn poll_fill_buf<'a, R: Runtime>(
+    parts: ReadParts<'a, R>,
+    task: &mut TaskContext<'_>,
+) -> Poll<io::Result<&'a [u8]>> {
+    let ReadParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
+    let Some(conn) = conn else {
+        return Poll::Ready(Err(Error::closed().into()));
+    };
+    while side.buf.is_empty() && side.buf.state() == ReadState::Open {
+        match side.buf.poll_more(task, &conn.io) {
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => {
+                side.poll_timer = None;
+                side.buf.close_read();
+                log::core(format_args!(
+                    "recv() failed {}, upstream: {}",
+                    log::errno_text(&e),
+                    conn.peer
+                ));
+                return Poll::Ready(Err(e));
+            }
+            Poll::Pending => {
+                let ReadSide {
+                    buf,
+                    settings,
+                    poll_timer,
+                } = &mut *side;
+                let timer = poll_timer.get_or_insert_with(|| {
+                    OpTimer::idle(settings.timeout.resolve(directives.read_timeout))
+                });
+                return match timer.poll_expired(rt, buf.received(), task) {
+                    Poll::Ready(()) => {
+                        *poll_timer = None;
+                        log::module(
+                            directives,
+                            format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
+                        );
+                        Poll::Ready(Err(Error::timeout().into()))
+                    }
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+        }
+    }
+    side.poll_timer = None;
+    let side: &'a ReadSide<R::Sleep> = side;
+    Poll::Ready(Ok(side.buf.buffered()))
+}
+
+/// `poll_write_vectored`: one `writev` of at most [`IOV_MAX`] slices, within the send
+/// timeout. Errors and the timeout close the write half.
+fn poll_write<R: Runtime>(
+    parts: WriteParts<'_, R>,
+    task: &mut TaskContext<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    let WriteParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
+    let conn = match conn {
+        Some(conn) if !side.closed => conn,
+        _ => return Poll::Ready(Err(Error::closed().into())),
+    };
+    if bufs.iter().all(|b| b.is_empty()) {
+        return Poll::Ready(Ok(0));
+    }
+    nodelay_once(directives, conn, side)?;
+    let bufs = &bufs[..bufs.len().min(IOV_MAX)];
+    match conn.io.poll_write_vectored(task, bufs) {
+        Poll::Ready(Ok(n)) => {
+            side.poll_timer = None;
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => {
+            side.poll_timer = None;
+            side.closed = true;
+            log::core(format_args!(
+                "send() failed {}, upstream: {}",
+                log::errno_text(&e),
+                conn.peer
+            ));
+            Poll::Ready(Err(e))
+        }
+        Poll::Pending => {
+            let timeout = side.timeout.resolve(directives.send_timeout);
+            let timer = side
+                .poll_timer
+                .get_or_insert_with(|| OpTimer::idle(timeout));
+            match timer.poll_expired(rt, 0, task) {
+                Poll::Ready(()) => {
+                    side.poll_timer = None;
+                    side.closed = true;
+                    log::module(
+                        directives,
+                        format_args!("lua tcp socket write timed out, upstream: {}", conn.peer),
+                    );
+                    Poll::Ready(Err(Error::timeout().into()))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+}
+
+/// `poll_close` / `poll_shutdown`: FIN once; `Ok` on a write half already closed.
+fn poll_shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Poll<io::Result<()>> {
+    if parts.conn.is_none() || parts.side.closed {
+        return Poll::Ready(Ok(()));
+    }
+    Poll::Ready(shutdown(parts).map_err(io::Error::from))
+}
+
+/// Copies what `poll_fill_buf` gives into `out` and consumes it.
+fn poll_read_into<R: Runtime>(
+    parts: ReadParts<'_, R>,
+    task: &mut TaskContext<'_>,
+    out: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    if out.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let ReadParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
+    let reborrowed = ReadParts {
+        rt,
+        directives,
+        conn,
+        side: &mut *side,
+    };
+    let data = match poll_fill_buf(reborrowed, task) {
+        Poll::Ready(Ok(data)) => data,
+        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        Poll::Pending => return Poll::Pending,
+    };
+    let n = data.len().min(out.len());
+    out[..n].copy_from_slice(&data[..n]);
+    side.buf.consume_read(n);
+    Poll::Ready(Ok(n))
+}
+
+/// The read traits for the socket and both read halves (each has `read_parts()`).
+macro_rules! io_read {
+    ([$($gen:tt)*] $ty:ty) => {
+        impl<$($gen)*> futures::io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                out: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_read_into(self.get_mut().read_parts(), task, out)
+            }
+        }
+
+        impl<$($gen)*> futures::io::AsyncBufRead for $ty {
+            fn poll_fill_buf(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+            ) -> Poll<io::Result<&[u8]>> {
+                poll_fill_buf(self.get_mut().read_parts(), task)
+            }
+
+            fn consume(self: Pin<&mut Self>, amt: usize) {
+                self.get_mut().read_parts().side.buf.consume_read(amt);
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl<$($gen)*> tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                out: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                let n = std::task::ready!(poll_read_into(
+                    self.get_mut().read_parts(),
+                    task,
+                    out.initialize_unfilled(),
+                ))?;
+                out.advance(n);
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl<$($gen)*> tokio::io::AsyncBufRead for $ty {
+            fn poll_fill_buf(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+            ) -> Poll<io::Result<&[u8]>> {
+                poll_fill_buf(self.get_mut().read_parts(), task)
+            }
+
+            fn consume(self: Pin<&mut Self>, amt: usize) {
+                self.get_mut().read_parts().side.buf.consume_read(amt);
+            }
+        }
+    };
+}
+io_read!([R: Runtime] Stream<R>);
+io_read!(['a, R: Runtime] ReadHalf<'a, R>);
+io_read!([R: Runtime] OwnedReadHalf<R>);
+
+/// The write traits for the socket and both write halves (each has `write_parts()`).
+macro_rules! io_write {
+    ([$($gen:tt)*] $ty:ty) => {
+        impl<$($gen)*> futures::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(self.get_mut().write_parts(), task, &[IoSlice::new(buf)])
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(self.get_mut().write_parts(), task, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_shutdown(self.get_mut().write_parts())
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl<$($gen)*> tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(self.get_mut().write_parts(), task, &[IoSlice::new(buf)])
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                task: &mut TaskContext<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(self.get_mut().write_parts(), task, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_shutdown(self.get_mut().write_parts())
+            }
+        }
+    };
+}
+io_write!([R: Runtime] Stream<R>);
+io_write!(['a, R: Runtime] WriteHalf<'a, R>);
+io_write!([R: Runtime] OwnedWriteHalf<R>);
