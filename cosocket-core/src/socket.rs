@@ -197,6 +197,24 @@ pub trait StreamSock: StreamRead + StreamWrite + Sized {
         size: Option<NonZeroUsize>,
     ) -> Result<()>;
 
+    /// Marks a request in flight on the connection, until [`end_request`](Self::end_request).
+    /// Meanwhile [`set_keepalive`](Self::set_keepalive) closes the connection and fails
+    /// with [`ErrorKind::RequestInFlight`](crate::ErrorKind::RequestInFlight) instead of
+    /// pooling it. A client library calls it before writing a request and `end_request`
+    /// after reading the whole answer, so that a request that timed out, failed half-way
+    /// or was cancelled (its future dropped) never hands its late answer to the next user
+    /// of the connection. Not OpenResty's: without it, `set_keepalive` pools such a
+    /// connection, as OpenResty does. A new connection starts with no request in flight;
+    /// without a connection this does nothing.
+    fn begin_request(&mut self);
+
+    /// The request begun by [`begin_request`](Self::begin_request) is complete: the
+    /// connection may be pooled again.
+    fn end_request(&mut self);
+
+    /// Whether a request is in flight (see [`begin_request`](Self::begin_request)).
+    fn request_in_flight(&self) -> bool;
+
     /// `getreusedtimes()`: how often this connection was taken from a pool (0 for a new
     /// one); `closed` without a connection.
     fn reused_times(&self) -> Result<u32>;

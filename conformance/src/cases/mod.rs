@@ -36,6 +36,7 @@ mod limits;
 mod pool;
 mod pool_stress;
 mod reads;
+mod requests;
 mod send;
 mod surface;
 mod timeouts;
@@ -54,6 +55,7 @@ pub use limits::*;
 pub use pool::*;
 pub use pool_stress::*;
 pub use reads::*;
+pub use requests::*;
 pub use send::*;
 pub use surface::*;
 pub use timeouts::*;
@@ -337,6 +339,8 @@ macro_rules! __conformance_cases {
             x_io_traits_follow_the_timeouts
             x_dropped_write_half_sends_fin
             x_io_borrowed_halves_copy
+            x_request_in_flight_never_pooled
+            x_cancelled_request_never_pooled
         );
     };
 }

@@ -48,6 +48,8 @@ pub(crate) struct Rest {
     /// A connect was ever started: options say `closed` instead of `socket is never
     /// created nor connected` from then on.
     ever_connected: bool,
+    /// `begin_request` without `end_request` on this connection: never pooled.
+    in_flight: bool,
 }
 
 /// A stream socket of core: [`TcpSock`](crate::TcpSock) and
@@ -86,6 +88,7 @@ impl<R: Runtime> Stream<R> {
                 reused: 0,
                 key: String::new(),
                 ever_connected: false,
+                in_flight: false,
             },
         }
     }
@@ -112,6 +115,7 @@ impl<R: Runtime> Stream<R> {
     fn disconnect(&mut self) -> Option<Arc<Conn<R>>> {
         self.read = ReadSide::closed(self.read.settings);
         self.write = WriteSide::closed(self.write.timeout);
+        self.rest.in_flight = false;
         self.conn.take()
     }
 
@@ -122,6 +126,7 @@ impl<R: Runtime> Stream<R> {
         self.write = WriteSide::open(!nodelay_set, self.write.timeout);
         self.conn = Some(conn);
         self.rest.reused = reused;
+        self.rest.in_flight = false;
     }
 
     /// Both halves closed (by errors): the object has no usable connection.
@@ -187,6 +192,12 @@ impl<R: Runtime> StreamSock for Stream<R> {
         if self.read.buf.state() != ReadState::Open || self.write.closed {
             return Err(Error::closed());
         }
+        // A request begun and never ended (timed out, failed, cancelled): its answer may
+        // still come, and must not reach the next user of the connection.
+        if self.rest.in_flight {
+            drop(self.disconnect());
+            return Err(Error::from_kind(ErrorKind::RequestInFlight));
+        }
         let probe = fd::probe_readiness(&conn.io);
         if probe == Probe::Hangup {
             return Err(Error::closed());
@@ -218,6 +229,20 @@ impl<R: Runtime> StreamSock for Stream<R> {
             self.worker.pools().release(&self.rest.key, pooled, size);
         }
         Ok(())
+    }
+
+    fn begin_request(&mut self) {
+        if self.conn.is_some() {
+            self.rest.in_flight = true;
+        }
+    }
+
+    fn end_request(&mut self) {
+        self.rest.in_flight = false;
+    }
+
+    fn request_in_flight(&self) -> bool {
+        self.rest.in_flight
     }
 
     fn reused_times(&self) -> Result<u32> {

@@ -27,7 +27,15 @@ pub(crate) struct WriteSide<S> {
     pub(crate) timeout: Timeout,
     /// The timer of an I/O-trait write that waits (`poll_write`).
     pub(crate) poll_timer: Option<OpTimer<S>>,
+    /// The fragment lists' scratch buffer, kept across sends (up to [`KEEP_SCRATCH`]).
+    pub(crate) scratch: Vec<u8>,
 }
+
+/// A scratch buffer this large or smaller is kept for the next send.
+const KEEP_SCRATCH: usize = 64 * 1024;
+
+/// Slices of a `writev` that live on the stack; a list of more takes a `Vec`.
+const STACK_SLICES: usize = 64;
 
 impl<S> WriteSide<S> {
     pub(crate) fn closed(timeout: Timeout) -> Self {
@@ -36,6 +44,7 @@ impl<S> WriteSide<S> {
             nodelay_pending: false,
             timeout,
             poll_timer: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -45,6 +54,7 @@ impl<S> WriteSide<S> {
             nodelay_pending,
             timeout,
             poll_timer: None,
+            scratch: Vec::new(),
         }
     }
 }
@@ -96,9 +106,10 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
             return Err(Error::closed());
         }
     };
-    let mut list = FragmentList::of(data);
+    let mut list = FragmentList::with_scratch(data, std::mem::take(&mut side.scratch));
     let total = list.len();
     if total == 0 {
+        side.scratch = list.into_scratch();
         return Ok(0);
     }
     nodelay_once(directives, conn, side)?;
@@ -113,10 +124,15 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
             if list.is_done() {
                 return Poll::Ready(Ok(total));
             }
-            let mut out: Vec<IoSlice<'_>> = Vec::new();
-            list.io_slices(&mut out);
-            let polled = conn.io.poll_write_vectored(task, &out);
-            drop(out);
+            let polled = if list.slices() <= STACK_SLICES {
+                let mut slices = [IoSlice::new(&[]); STACK_SLICES];
+                let n = list.fill_io_slices(&mut slices);
+                conn.io.poll_write_vectored(task, &slices[..n])
+            } else {
+                let mut slices = Vec::new();
+                list.io_slices(&mut slices);
+                conn.io.poll_write_vectored(task, &slices)
+            };
             match polled {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(Error::from_io(&std::io::Error::from(
@@ -155,6 +171,10 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
         }
     })
     .await;
+    let scratch = list.into_scratch();
+    if scratch.capacity() <= KEEP_SCRATCH {
+        side.scratch = scratch;
+    }
     match result {
         Ok(n) => {
             guard.finished = true;
