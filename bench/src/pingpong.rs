@@ -126,6 +126,43 @@ async fn unpooled<C: Cosockets>(cx: &C, port: u16, n: usize) -> Result<Duration,
     Ok(t0.elapsed())
 }
 
+/// `tasks` concurrent request loops in one task (`join_all`: one thread, any executor),
+/// `n / tasks` requests each, each on a connection of its own: persistent ones (`socks`)
+/// or taken from the pool per request (`socks` empty).
+async fn concurrent<C: Cosockets>(
+    cx: &C,
+    port: u16,
+    socks: &mut [C::Stream],
+    tasks: usize,
+    n: usize,
+) -> Result<Duration, String> {
+    let per_task = n / tasks;
+    let t0 = Instant::now();
+    let cpu0 = thread_cpu();
+    let results = if socks.is_empty() {
+        futures::future::join_all((0..tasks).map(|_| pooled(cx, port, per_task))).await
+    } else {
+        futures::future::join_all(socks.iter_mut().map(|s| persistent(s, per_task))).await
+    };
+    results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    CPU.with(|c| c.set(thread_cpu() - cpu0));
+    Ok(t0.elapsed())
+}
+
+thread_local! {
+    /// The client thread's CPU time of the last `concurrent` run.
+    static CPU: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// The CPU time this thread has run (`/proc/thread-self/schedstat`, nanoseconds): the
+/// client's own cost, whatever the peer's scheduling adds to the wall time.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 /// Median, first and third quartile (linear interpolation).
 pub(crate) fn quartiles(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
@@ -215,7 +252,57 @@ pub(crate) fn pool(args: &Args) -> Outcome {
     let n: usize = args.get_or("round-trips", 10_000)?;
     let fresh: usize = args.get_or("new-connections", 2000)?;
     let reps: usize = args.get_or("new-connection-reps", 5)?;
-    let directives = args.directives()?;
+    let tasks: usize = args.get_or("tasks", 1)?;
+    let mut directives = args.directives()?;
+    // Room for every task's connection in the pool.
+    directives.pool_size = std::num::NonZeroUsize::new(tasks.max(30)).ok_or("--tasks")?;
+    if tasks > 1 {
+        return with_context!(backend, directives, |cx| async move {
+            let mut socks = Vec::new();
+            for _ in 0..tasks {
+                socks.push(
+                    cx.connect("127.0.0.1", port, &ConnectOptions::new())
+                        .await
+                        .map_err(|e| format!("connect: {e}"))?,
+                );
+            }
+            concurrent(&cx, port, &mut socks, tasks, n / 5).await?;
+            concurrent(&cx, port, &mut [], tasks, n / 5).await?;
+            let (mut kept_cpu, mut pool_cpu) = (Vec::new(), Vec::new());
+            let (kept, pool) = interleave!(
+                pairs,
+                concurrent(&cx, port, &mut socks, tasks, n)
+                    .await
+                    .inspect(|_| kept_cpu.push(CPU.with(std::cell::Cell::get))),
+                concurrent(&cx, port, &mut [], tasks, n)
+                    .await
+                    .inspect(|_| pool_cpu.push(CPU.with(std::cell::Cell::get)))
+            );
+            let ratios: Vec<f64> = kept
+                .iter()
+                .zip(&pool)
+                .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
+                .collect();
+            let mut out = summary(&ratios, &kept, &pool, n);
+            let cpu_ratios: Vec<f64> = kept_cpu
+                .iter()
+                .zip(&pool_cpu)
+                .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
+                .collect();
+            let per_request = |d: &[Duration]| {
+                let us: Vec<f64> = d.iter().map(|d| d.as_secs_f64() * 1e6 / n as f64).collect();
+                quartiles(&us).0
+            };
+            out["cpu_median"] = json!(quartiles(&cpu_ratios).0);
+            out["cpu_ratios"] = json!(cpu_ratios);
+            out["a_cpu_us_per_request"] = json!(per_request(&kept_cpu));
+            out["b_cpu_us_per_request"] = json!(per_request(&pool_cpu));
+            out["pairs"] = json!(pairs);
+            out["round_trips"] = json!(n);
+            out["tasks"] = json!(tasks);
+            Ok::<_, String>(out)
+        });
+    }
     with_context!(backend, directives, |cx| async move {
         let mut sock = cx
             .connect("127.0.0.1", port, &ConnectOptions::new())

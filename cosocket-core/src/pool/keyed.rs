@@ -16,7 +16,6 @@ use std::time::Instant;
 use super::watch::Watch;
 use super::{After, Handoff, Pooled, Shared};
 use crate::conn::{Slot, SlotHome};
-use crate::fd::is_quiet;
 use crate::rt::{Runtime, StreamIo};
 
 /// An idle connection and the waker its readiness events reach the watcher through.
@@ -110,7 +109,10 @@ impl<R: Runtime> KeyPool<R> {
 
     /// The most recently released idle connection that is still fresh and quiet (spec
     /// §5.3). Expired ones, and ones the peer closed or wrote to whose events the watcher
-    /// has not seen yet, are closed on the way (one zero-timeout poll each).
+    /// has not handled yet, are closed on the way. The check is one read poll with a
+    /// waker that does nothing: it asks the reactor (a backend that knows the socket is
+    /// not readable makes no syscall; one that does not know reads once), and it
+    /// unregisters the watcher's waker, so the new user's traffic wakes no watcher.
     pub(super) fn take_idle(&mut self, now: Instant, after: &mut After<R>) -> Option<Pooled<R>> {
         while let Some((seq, idle)) = self.idle.pop_last() {
             if let Some(at) = idle.pooled.expires {
@@ -120,6 +122,7 @@ impl<R: Runtime> KeyPool<R> {
             if !expired && is_quiet(&idle.pooled.conn.io) {
                 return Some(idle.pooled);
             }
+            // Readable (a byte was consumed, or EOF): the connection is dubious.
             self.discard(idle.pooled, after);
         }
         None
@@ -180,13 +183,24 @@ impl<R: Runtime> KeyPool<R> {
                 watch
             }
         };
+        // The watcher's sleep is armed for the earliest deadline: only a new earliest one
+        // needs it to look again.
+        let earliest = self.expiries.first().map(|&(at, _)| at);
+        let new_earliest = pooled
+            .expires
+            .is_some_and(|at| earliest.is_none_or(|e| at < e));
         if let Some(at) = pooled.expires {
             self.expiries.insert((at, seq));
         }
         let waker = watch.entry_waker(seq);
         self.idle.insert(seq, Idle { pooled, waker });
-        // The watcher polls it once to register for its readiness events.
-        after.notify.push((watch, seq));
+        // Registered for its readiness events here, with the waker that names it: no
+        // task switch per release. Ready already (the peer wrote or closed since the
+        // probe of `set_keepalive`): closed at once, as the watcher closes on any event.
+        self.poll_idle(seq, after);
+        if new_earliest {
+            after.notify.push((watch, seq));
+        }
     }
 
     /// Queues a connect (its unit is counted now, spec §5.5).
@@ -268,4 +282,13 @@ impl<R: Runtime> KeyPool<R> {
         }
         None
     }
+}
+
+/// Whether an idle connection can be handed out: a read poll with a no-op waker is
+/// `Pending` (nothing arrived that the backend knows of; spec §5.3 takes the connection
+/// without any check at all).
+fn is_quiet<S: StreamIo>(io: &S) -> bool {
+    let mut byte = [0u8; 1];
+    let mut task = TaskContext::from_waker(Waker::noop());
+    io.poll_read(&mut task, &mut byte).is_pending()
 }

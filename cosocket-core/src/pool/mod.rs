@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use crate::conn::{Conn, Slot, SlotHome};
 use crate::options::PoolStats;
-use crate::proto::{Error, ErrorKind, Result};
+use crate::proto::{Error, ErrorKind, RecvBuffer, Result};
 use crate::rt::Runtime;
 use keyed::KeyPool;
 pub(crate) use waiter::Waiter;
@@ -38,6 +38,9 @@ pub(crate) struct Pooled<R: Runtime> {
     pub(crate) nodelay_set: bool,
     /// `None`: never expires (`set_keepalive` with a zero timeout).
     pub(crate) expires: Option<Instant>,
+    /// The emptied receive buffer, which the next user of the connection takes over: no
+    /// allocation and no zeroing per checkout.
+    pub(crate) buffer: RecvBuffer,
 }
 
 /// What a queued connect is handed.

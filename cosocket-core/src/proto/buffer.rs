@@ -133,6 +133,18 @@ impl RecvBuffer {
         }
     }
 
+    /// Takes over the storage of `old`, an emptied buffer of an earlier user of the same
+    /// connection (the pool keeps it with the connection), so that the first `recv`
+    /// allocates and zeroes nothing. Only the storage moves: state, counters and epoch
+    /// stay this buffer's. A buffer that still holds bytes is not taken.
+    pub fn recycle(&mut self, mut old: Self) {
+        old.settle();
+        if old.filled == 0 && self.filled == 0 && old.block <= KEEP_STORAGE.max(2 * self.segment) {
+            self.storage = old.storage;
+            self.block = old.block;
+        }
+    }
+
     /// The segment size.
     pub fn segment_size(&self) -> usize {
         self.segment
@@ -351,6 +363,12 @@ impl RecvBuffer {
     /// needs more. Only the bytes the `recv` may write are zeroed.
     fn make_room(&mut self, want: usize) {
         if self.storage.len() - self.filled >= want {
+            return;
+        }
+        if self.storage.capacity() - self.filled >= want {
+            // The block has the room: only what lies past the zeroed tail is zeroed (a
+            // read that consumed one byte costs one byte here, not a segment).
+            self.storage.resize(self.filled + want, 0);
             return;
         }
         self.storage.truncate(self.filled);

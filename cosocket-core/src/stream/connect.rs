@@ -169,6 +169,7 @@ impl<R: Runtime> Stream<R> {
     /// object's timeouts apply, the reuse count goes up).
     fn install_pooled(&mut self, pooled: Pooled<R>) {
         self.install(pooled.conn, pooled.reused + 1, pooled.nodelay_set);
+        self.read.buf.recycle(pooled.buffer);
     }
 
     /// Tries `first`, then every address of `rest` in order, within one connect timeout;

@@ -29,7 +29,7 @@ use crate::options::{Address, ReuniteError, SocketOption};
 use crate::pool::Pooled;
 use crate::proto::deadline::deadline_after;
 use crate::proto::host::parse_bind_ip;
-use crate::proto::{Error, ErrorKind, ReadState, Result, Timeout};
+use crate::proto::{Error, ErrorKind, ReadState, RecvBuffer, Result, Timeout};
 use crate::rt::Runtime;
 use crate::socket::StreamSock;
 use crate::worker::Worker;
@@ -219,12 +219,14 @@ impl<R: Runtime> StreamSock for Stream<R> {
         let size = size.unwrap_or(directives.pool_size);
         let nodelay_set = !self.write.nodelay_pending;
         let reused = self.rest.reused;
+        let buffer = std::mem::replace(&mut self.read.buf, RecvBuffer::new(NonZeroUsize::MIN));
         if let Some(conn) = self.disconnect() {
             let pooled = Pooled {
                 conn,
                 reused,
                 nodelay_set,
                 expires,
+                buffer,
             };
             self.worker.pools().release(&self.rest.key, pooled, size);
         }
