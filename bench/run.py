@@ -190,6 +190,10 @@ class Bench:
                               "until": "co-until", "until_size": "co-until-size"}[mode]
                     cases.append(("%s/%s/%d" % (rt, mode, bs), "bin", ds,
                                   dict(reader=reader, runtime=rt, bs=bs, size=size)))
+            # The borrowed line (`receive_line_ref`): cosocket only, OpenResty has no such call.
+            for rt in ("tokio", "smol"):
+                cases.append(("%s/line_ref/%d" % (rt, bs), "bin", "lines",
+                              dict(reader="co-line-ref", runtime=rt, bs=bs, size=None)))
             for reader in ("raw-std", "raw-tokio", "raw-asyncio"):
                 cases.append(("%s/%d" % (reader, bs), "bin", "lines", dict(reader=reader, runtime="tokio", bs=bs)))
             for reader in ("bufreader", "lines-codec"):
@@ -241,7 +245,21 @@ class Bench:
                                            "--new-connections", self.a.new_connections,
                                            "--new-connection-reps", self.a.reps)
             print("pool %s: median ratio %.4f" % (rt, out["pool"][rt]["median"]), flush=True)
+        # 50 tasks on one thread: each with its own connection kept, or pooled per request.
+        out["pool50"] = {}
+        for rt in ("tokio", "smol"):
+            out["pool50"][rt] = self.run_bin("pool", "--runtime", rt, "--port", port, "--tasks", 50,
+                                             "--pairs", self.a.pairs, "--round-trips", self.a.round_trips)
+            print("pool 50 tasks %s: median ratio %.4f (cpu %.4f)" % (
+                rt, out["pool50"][rt]["median"], out["pool50"][rt]["cpu_median"]), flush=True)
         self.procs.stop("echo")
+        sink = self.start_peer("sink")
+        out["pipeline"] = {}
+        for rt in ("tokio", "smol"):
+            out["pipeline"][rt] = self.run_bin("pipeline", "--runtime", rt, "--port", sink,
+                                               "--pairs", self.a.pairs, "--batches", self.a.round_trips // 5)
+            print("pipeline %s: median ratio %.4f" % (rt, out["pipeline"][rt]["median"]), flush=True)
+        self.procs.stop("sink")
         return out
 
     def timers(self):
@@ -367,6 +385,9 @@ def stream_tables(st):
         for who, prefix in (("OpenResty", "openresty"), ("cosocket tokio", "tokio"), ("cosocket smol", "smol")):
             out.append("| %s %s | %s | %s | %s |" % (who, LABEL[mode], ds,
                                                      cell("%s/%s/4096" % (prefix, mode)), cell("%s/%s/65536" % (prefix, mode))))
+    for who, prefix in (("cosocket tokio", "tokio"), ("cosocket smol", "smol")):
+        out.append("| %s `receive_line_ref()` (borrowed `*l`) | lines | %s | %s |" % (
+            who, cell("%s/line_ref/4096" % prefix), cell("%s/line_ref/65536" % prefix)))
     for name, what in (("raw-std", "raw read loop, blocking std"), ("raw-tokio", "raw read loop, tokio"),
                        ("raw-asyncio", "raw read loop, async-io"), ("bufreader", "tokio `BufReader::read_until`"),
                        ("lines-codec", "tokio-util `LinesCodec`")):
@@ -404,6 +425,12 @@ def stream_tables(st):
     for mode in ("fixed", "any"):
         ratio_row("%s / raw read loop of the runtime" % LABEL[mode], lambda rt, bs, m=mode: "%s/%s/%d" % (rt, m, bs),
                   lambda rt, bs: "%s/%d" % (raw[rt], bs), 0.9, target_4096=False, ceiling=False)
+    ratio_row('borrowed `*l` (`receive_line_ref`) / OpenResty', lambda rt, bs: "%s/line_ref/%d" % (rt, bs),
+              lambda rt, bs: "openresty/line/%d" % bs, 3)
+    ratio_row('borrowed `*l` / `LinesCodec`', lambda rt, bs: "%s/line_ref/%d" % (rt, bs),
+              lambda rt, bs: "lines-codec/%d" % bs, 1.5)
+    ratio_row('borrowed `*l` / `BufReader::read_until` into one reused `Vec`',
+              lambda rt, bs: "%s/line_ref/%d" % (rt, bs), lambda rt, bs: "bufreader/%d" % bs, None)
     ratio_row('`receive("*l")` / `LinesCodec`', lambda rt, bs: "%s/line/%d" % (rt, bs),
               lambda rt, bs: "lines-codec/%d" % bs, 1.5)
     ratio_row('`receive("*l")` / `BufReader::read_until` into one reused `Vec`', lambda rt, bs: "%s/line/%d" % (rt, bs),
@@ -423,6 +450,22 @@ def human(x):
         if x >= div:
             return "%.2f%s" % (x / div, unit)
     return "%.0f" % x
+
+
+def pipeline_table(pl):
+    p0 = pl["tokio"]
+    out = ["A RESP pipeline of 100 `GET`s (%d fragments) sent to the sink peer as one fragment list (%d "
+           "slice%s after coalescing) vs the same bytes copied into one reused buffer first, interleaved "
+           "(%d pairs of %d sends; ratio = copied time / fragment-list time, ≥ 1: the list is as fast)." % (
+               p0["fragments"], p0["slices"], "" if p0["slices"] == 1 else "s", p0["pairs"], p0["batches"]), "",
+           "| runtime | fragment list µs per send | pre-copied µs per send | ratio | IQR (q1–q3) | target |",
+           "|---|---|---|---|---|---|"]
+    for rt in ("tokio", "smol"):
+        p = pl[rt]
+        out.append("| %s | %.2f | %.2f | %s | %.4f (%.4f–%.4f) | ≥ 1.0 |" % (
+            rt, p["fragments_us_per_send"], p["copied_us_per_send"], mark(p["median"], 1.0),
+            p["q3"] - p["q1"], p["q1"], p["q3"]))
+    return out
 
 
 def overhead_tables(ov, timers, syscalls):
@@ -465,7 +508,7 @@ def overhead_tables(ov, timers, syscalls):
     return out
 
 
-def pool_tables(pool, memory):
+def pool_tables(pool, memory, pool50=None):
     out = []
     if pool:
         p0 = pool["tokio"]
@@ -482,6 +525,22 @@ def pool_tables(pool, memory):
                 rt, p["a_us_per_round_trip"], p["b_us_per_round_trip"], mark(p["median"], 0.95), p["iqr"],
                 p["q1"], p["q3"], p["new_connection_us_per_request"],
                 p["a_us_per_round_trip"] / p["new_connection_us_per_request"]))
+    if pool50:
+        p0 = pool50["tokio"]
+        out += ["", "50 tasks on one thread (`join_all`), each making %d requests: its own connection kept "
+                "(persistent) vs `connect` from the pool + `set_keepalive` per request (pooled), "
+                "interleaved, %d pairs. Wall: persistent time / pooled time; CPU: the same for the client "
+                "thread's CPU time (`/proc/thread-self/schedstat`), the peer's scheduling left out." % (
+                    p0["round_trips"] // 50, p0["pairs"]), "",
+                "| runtime | persistent µs per request | pooled µs per request | pooled / persistent rate (wall) "
+                "| IQR (q1–q3) | client CPU µs per request, persistent / pooled | pooled / persistent rate (CPU) |",
+                "|---|---|---|---|---|---|---|"]
+        for rt in ("tokio", "smol"):
+            p = pool50[rt]
+            out.append("| %s | %.2f | %.2f | %s | %.4f (%.4f–%.4f) | %.2f / %.2f | %s |" % (
+                rt, p["a_us_per_round_trip"], p["b_us_per_round_trip"], mark(p["median"], 0.9), p["iqr"],
+                p["q1"], p["q3"], p["a_cpu_us_per_request"], p["b_cpu_us_per_request"],
+                mark(p["cpu_median"], 0.9)))
     if memory:
         n = None
         out += ["", "Memory per connection: growth of the process's RSS over N connections to a silent peer, "
@@ -507,7 +566,10 @@ def report(r, command):
         out += ["### 1. Stream parsing", ""] + stream_tables(r["stream"]) + [""]
     if "overhead" in r:
         out += ["### 2. Overhead per call", ""] + overhead_tables(r["overhead"], r.get("timers"), r.get("syscalls")) + [""]
-        out += ["### 3. The pool", ""] + pool_tables(r["overhead"].get("pool"), r.get("memory")) + [""]
+        if "pipeline" in r["overhead"]:
+            out += pipeline_table(r["overhead"]["pipeline"]) + [""]
+        out += ["### 3. The pool", ""] + pool_tables(r["overhead"].get("pool"), r.get("memory"),
+                                                     r["overhead"].get("pool50")) + [""]
     elif "memory" in r:
         out += ["### 3. The pool", ""] + pool_tables(None, r.get("memory")) + [""]
     return "\n".join(out)

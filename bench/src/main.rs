@@ -10,6 +10,8 @@
 //!   the raw runtime, interleaved (§2).
 //! * `pool --runtime R --port P --pairs N --round-trips M --new-connections K`: pooled per
 //!   request vs persistent vs new connection per request (§3).
+//! * `pipeline --runtime R --port P --pairs N --batches M`: a 100-`GET` RESP pipeline sent
+//!   as a fragment list vs copied into one buffer first (§2).
 //! * `timers --runtime R --port P`: timers armed by receives served from the buffer (§2).
 //! * `syscalls --runtime R --op O --n N --port P`: a workload for `strace -c` (§2).
 //! * `memory --runtime R --kind K --n N --port P`: RSS per connection (§3).
@@ -18,6 +20,7 @@ mod args;
 mod counting;
 mod memory;
 mod pingpong;
+mod pipeline;
 mod servers;
 mod stream;
 mod syscalls;
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
     let Some(command) = argv.next() else {
         eprintln!(
-            "usage: cosocket-bench <serve|stream|pingpong|pool|timers|syscalls|memory> [--option value]..."
+            "usage: cosocket-bench <serve|stream|pingpong|pool|pipeline|timers|syscalls|memory> [--option value]..."
         );
         return ExitCode::from(2);
     };
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         "stream" => stream::run(&args),
         "pingpong" => pingpong::overhead(&args),
         "pool" => pingpong::pool(&args),
+        "pipeline" => pipeline::run(&args),
         "timers" => counting::timers(&args),
         "syscalls" => syscalls::run(&args),
         "memory" => memory::run(&args),

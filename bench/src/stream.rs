@@ -146,6 +146,16 @@ async fn cosocket_reader<C: Cosockets>(
                 Err(e) => break e,
             }
         },
+        // The borrowed line: parsed in place, nothing allocated.
+        "co-line-ref" => loop {
+            match sock.receive_line_ref().await {
+                Ok(line) => {
+                    tally.payload += line.len() as u64;
+                    tally.items += 1;
+                }
+                Err(e) => break e,
+            }
+        },
         "co-fixed" | "co-any" => loop {
             let data = if reader == "co-fixed" {
                 sock.receive_exact(size).await
