@@ -76,7 +76,7 @@ const KEEP_STORAGE: usize = 64 * 1024;
 ///
 /// The bytes live in one [`BytesMut`]: `storage[lent..filled]` is what arrived and no
 /// completed read consumed yet, `storage[filled..]` is zeroed space the next `recv` writes
-/// into. `storage[..lent]` was consumed by a borrowing read ([`lend`](Self::lend)) whose
+/// into. `storage[..lent]` was consumed by a borrowing read ([`LineRef`](crate::proto::LineRef), [`ExactRef`](crate::proto::ExactRef)) whose
 /// result still points into it; it leaves the storage when the next operation begins. A
 /// completed read over [`COPY_MAX`] bytes hands them out with `split_to(..).freeze()`: a
 /// part or a 64 KiB chunk leaves without being copied, and shares the block it arrived in
@@ -165,8 +165,8 @@ impl RecvBuffer {
         self.len() == 0
     }
 
-    /// What the last borrowing read ([`lend`](Self::lend), [`lend_scratch`](Self::lend_scratch))
-    /// handed out, until the next operation on the buffer.
+    /// What the last borrowing read ([`LineRef`](crate::proto::LineRef), [`ExactRef`](crate::proto::ExactRef)) handed out, until the next
+    /// operation on the buffer.
     pub fn lent(&self, lent: Lent) -> &[u8] {
         match lent {
             Lent::Front(n) => &self.storage[..n.min(self.lent)],
