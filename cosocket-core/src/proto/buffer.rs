@@ -63,8 +63,13 @@ pub const COPY_MAX: usize = 256;
 /// Where the result of a borrowing read is: see [`RecvBuffer::lent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lent {
-    /// The first `n` bytes of the storage, consumed but still in place.
-    Front(usize),
+    /// `len` bytes of the storage from `at`, consumed but still in place.
+    Front {
+        /// Where they start in the storage.
+        at: usize,
+        /// How many.
+        len: usize,
+    },
     /// The buffer's scratch space.
     Scratch,
 }
@@ -74,10 +79,11 @@ const KEEP_STORAGE: usize = 64 * 1024;
 
 /// The receive buffer of one connection.
 ///
-/// The bytes live in one [`BytesMut`]: `storage[lent..filled]` is what arrived and no
+/// The bytes live in one [`BytesMut`]: `storage[head..filled]` is what arrived and no
 /// completed read consumed yet, `storage[filled..]` is zeroed space the next `recv` writes
-/// into. `storage[..lent]` was consumed by a borrowing read ([`LineRef`](crate::proto::LineRef), [`ExactRef`](crate::proto::ExactRef)) whose
-/// result still points into it; it leaves the storage when the next operation begins. A
+/// into. `storage[..head]` was consumed and leaves the storage only when it is split or
+/// grown, so that a read costs no `advance`, and a borrowing read's result can point into
+/// it. A
 /// completed read over [`COPY_MAX`] bytes hands them out with `split_to(..).freeze()`: a
 /// part or a 64 KiB chunk leaves without being copied, and shares the block it arrived in
 /// (freed when the last such `Bytes` is dropped). Zeroing the `recv`'s space is the price
@@ -86,11 +92,8 @@ const KEEP_STORAGE: usize = 64 * 1024;
 pub struct RecvBuffer {
     storage: BytesMut,
     filled: usize,
-    /// Front bytes consumed by the last borrowing read, still in `storage`.
-    lent: usize,
-    /// What the last borrowing read handed out: `storage[..n]`, or `scratch` (a line whose
-    /// CRs had to be removed).
-    lent_out: Lent,
+    /// Front bytes consumed but still in `storage`.
+    head: usize,
     /// The reused buffer of borrowed lines with CRs inside.
     scratch: Vec<u8>,
     /// The capacity of the block `storage` last (re)allocated or reclaimed: what stays
@@ -115,8 +118,7 @@ impl RecvBuffer {
         Self {
             storage: BytesMut::new(),
             filled: 0,
-            lent: 0,
-            lent_out: Lent::Front(0),
+            head: 0,
             scratch: Vec::new(),
             block: 0,
             segment: segment.get(),
@@ -152,12 +154,12 @@ impl RecvBuffer {
 
     /// Bytes received but not yet consumed by a completed read.
     pub fn buffered(&self) -> &[u8] {
-        &self.storage[self.lent..self.filled]
+        &self.storage[self.head..self.filled]
     }
 
     /// How many bytes are buffered.
     pub fn len(&self) -> usize {
-        self.filled - self.lent
+        self.filled - self.head
     }
 
     /// Whether no byte is buffered.
@@ -165,27 +167,27 @@ impl RecvBuffer {
         self.len() == 0
     }
 
-    /// What the last borrowing read ([`LineRef`](crate::proto::LineRef), [`ExactRef`](crate::proto::ExactRef)) handed out, until the next
-    /// operation on the buffer.
+    /// What a borrowing read ([`LineRef`](crate::proto::LineRef),
+    /// [`ExactRef`](crate::proto::ExactRef)) handed out, until the next operation on the
+    /// buffer.
     pub fn lent(&self, lent: Lent) -> &[u8] {
         match lent {
-            Lent::Front(n) => &self.storage[..n.min(self.lent)],
+            Lent::Front { at, len } => self.storage.get(at..at + len).unwrap_or_default(),
             Lent::Scratch => &self.scratch,
         }
     }
 
     /// Consumes the first `n` buffered bytes and lends out the first `keep` of them,
-    /// without a copy: they stay in place until the next operation on the buffer.
+    /// without a copy: they stay in place until the storage is next compacted, which no
+    /// operation does while the borrow lives.
     pub(crate) fn lend(&mut self, n: usize, keep: usize) -> Lent {
-        self.settle();
         let n = n.min(self.len());
-        self.lent = n;
-        self.lent_out = Lent::Front(keep.min(n));
-        self.consumed += n as u64;
-        if self.filled == n {
-            self.segment_fill = 0;
-        }
-        self.lent_out
+        let lent = Lent::Front {
+            at: self.head,
+            len: keep.min(n),
+        };
+        self.consumed_front(n);
+        lent
     }
 
     /// Consumes the first `n` buffered bytes; `fill` writes what is lent out into the
@@ -195,21 +197,21 @@ impl RecvBuffer {
         n: usize,
         fill: impl FnOnce(&[u8], &mut Vec<u8>),
     ) -> Lent {
-        self.settle();
         self.scratch.clear();
         let n = n.min(self.len());
-        fill(&self.storage[..n], &mut self.scratch);
+        fill(&self.storage[self.head..self.head + n], &mut self.scratch);
         self.consume(n);
         Lent::Scratch
     }
 
-    /// The lent bytes leave the storage (the borrow that pointed at them has ended).
+    /// Drops the consumed front bytes from the storage (before the storage is split or
+    /// grown): consumption itself only moves `head`, which costs nothing per read.
     fn settle(&mut self) {
-        if self.lent > 0 {
-            let n = std::mem::take(&mut self.lent);
+        self.release_block();
+        if self.head > 0 {
+            let n = std::mem::take(&mut self.head);
             self.storage.advance(n);
             self.filled -= n;
-            self.released_front();
         }
     }
 
@@ -253,9 +255,7 @@ impl RecvBuffer {
 
     /// Removes `n` buffered bytes from the front.
     pub(crate) fn consume(&mut self, n: usize) {
-        self.settle();
         let n = n.min(self.len());
-        self.storage.advance(n);
         self.consumed_front(n);
     }
 
@@ -273,40 +273,48 @@ impl RecvBuffer {
     /// line without its CRLF). Up to [`COPY_MAX`] bytes are copied; a larger result is
     /// split off the block it arrived in, without a copy.
     pub(crate) fn take_head(&mut self, n: usize, keep: usize) -> Bytes {
-        self.settle();
         let n = n.min(self.len());
         let keep = keep.min(n);
         if n == 0 {
             return Bytes::new();
         }
-        let out = if keep <= COPY_MAX {
-            let out = Bytes::copy_from_slice(&self.storage[..keep]);
-            self.storage.advance(n);
-            out
-        } else {
-            let mut out = self.storage.split_to(n).freeze();
-            out.truncate(keep);
-            out
-        };
-        self.consumed_front(n);
+        if keep <= COPY_MAX {
+            let out = Bytes::copy_from_slice(&self.storage[self.head..self.head + keep]);
+            self.consumed_front(n);
+            return out;
+        }
+        self.settle();
+        let mut out = self.storage.split_to(n).freeze();
+        out.truncate(keep);
+        self.filled -= n;
+        self.consumed += n as u64;
+        self.released_front();
+        self.release_block();
         out
     }
 
-    /// Bookkeeping after `n` bytes left the front.
+    /// Bookkeeping after `n` bytes were consumed at the front.
     fn consumed_front(&mut self, n: usize) {
-        self.filled -= n;
+        self.head += n;
         self.consumed += n as u64;
         self.released_front();
     }
 
-    /// The buffer emptied: a new segment starts, and a large block is given back.
+    /// The buffer emptied: a new segment starts (OpenResty resets `pos = last = start`).
     fn released_front(&mut self) {
-        if self.filled == 0 {
+        if self.head == self.filled {
             self.segment_fill = 0;
-            if self.block > KEEP_STORAGE.max(2 * self.segment) {
-                self.storage = BytesMut::new();
-                self.block = 0;
-            }
+        }
+    }
+
+    /// An empty buffer gives a large block back. Never while a borrowing read's result
+    /// may point into it: only where the storage is split or filled.
+    fn release_block(&mut self) {
+        if self.head == self.filled && self.block > KEEP_STORAGE.max(2 * self.segment) {
+            self.storage = BytesMut::new();
+            self.block = 0;
+            self.head = 0;
+            self.filled = 0;
         }
     }
 

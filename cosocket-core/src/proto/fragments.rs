@@ -52,27 +52,26 @@ pub trait Fragments {
 /// Larger fragments stay borrowed.
 pub const COALESCE_MAX: usize = 512;
 
-/// One slice of a flattened send: borrowed bytes, or a range of the scratch buffer.
-#[derive(Clone, Copy)]
-enum Part<'a> {
-    Borrowed(&'a [u8]),
-    Copied { start: usize, len: usize },
-}
-
 /// The flattened form of a [`Fragments`] value, and how far a send has written it.
 ///
 /// Empty fragments are skipped, so an empty payload (`""`, `[]`, `[[]]`) is a list with no
 /// slices: a zero-byte send that makes no syscall. Fragments of at most [`COALESCE_MAX`]
-/// bytes and integers are copied into one scratch buffer, in runs, so that a list of many
-/// small pieces is a few slices; larger ones are borrowed, never copied.
+/// bytes and integers are copied into one scratch buffer, so that a list of many small
+/// pieces is a few slices; larger ones are borrowed, never copied.
+///
+/// The list is the scratch bytes with the borrowed fragments standing between them at
+/// recorded offsets: its slices are `scratch[..o0]`, `b0`, `scratch[o0..o1]`, `b1`, …,
+/// `scratch[oN..]` (empty pieces left out), so that copying a small fragment costs the
+/// copy and nothing else.
 #[derive(Clone, Default)]
 pub struct FragmentList<'a> {
-    parts: Vec<Part<'a>>,
     scratch: Vec<u8>,
-    total: usize,
-    /// The first part not yet completely written.
+    /// Borrowed fragments and the scratch offset they stand at, in order.
+    borrowed: Vec<(usize, &'a [u8])>,
+    borrowed_len: usize,
+    /// The first piece (see [`piece`](Self::piece)) not yet completely written.
     next: usize,
-    /// How many bytes of `parts[next]` are written.
+    /// How many bytes of piece `next` are written.
     offset: usize,
     written: usize,
 }
@@ -110,34 +109,20 @@ impl<'a> FragmentList<'a> {
 
     /// Appends bytes: borrowed if larger than [`COALESCE_MAX`], else copied (an empty
     /// slice is skipped).
+    #[inline]
     pub fn push(&mut self, bytes: &'a [u8]) {
         if bytes.len() > COALESCE_MAX {
-            self.total += bytes.len();
-            self.parts.push(Part::Borrowed(bytes));
+            self.borrowed_len += bytes.len();
+            self.borrowed.push((self.scratch.len(), bytes));
         } else {
-            self.push_copied(bytes);
+            self.scratch.extend_from_slice(bytes);
         }
     }
 
     /// Appends a copy of `bytes`, which may be a temporary (a header built on the fly).
+    #[inline]
     pub fn push_copied(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        let start = self.scratch.len();
         self.scratch.extend_from_slice(bytes);
-        self.total += bytes.len();
-        // Adjacent copies are one slice.
-        if let Some(Part::Copied { start: s, len }) = self.parts.last_mut() {
-            if *s + *len == start {
-                *len += bytes.len();
-                return;
-            }
-        }
-        self.parts.push(Part::Copied {
-            start,
-            len: bytes.len(),
-        });
     }
 
     /// Appends the decimal text of an integer (a computed length, a RESP count), copied.
@@ -151,30 +136,58 @@ impl<'a> FragmentList<'a> {
     /// list.push(b"\r\n");
     /// assert_eq!(list.to_bytes(), "$7\r\n");
     /// ```
+    #[inline]
     pub fn push_decimal(&mut self, n: impl Integer) {
         self.push_copied(itoa::Buffer::new().format(n.into_primitive()).as_bytes());
     }
 
-    fn part(&self, part: &Part<'a>) -> &[u8] {
-        match *part {
-            Part::Borrowed(bytes) => bytes,
-            Part::Copied { start, len } => &self.scratch[start..start + len],
+    /// Piece `i` of the list (even: a run of scratch bytes, odd: a borrowed fragment),
+    /// possibly empty; `None` past the end.
+    fn piece(&self, i: usize) -> Option<&[u8]> {
+        let k = i / 2;
+        if i % 2 == 1 {
+            return self.borrowed.get(k).map(|&(_, bytes)| bytes);
         }
+        let start = match k {
+            0 => 0,
+            _ => self.borrowed.get(k - 1)?.0,
+        };
+        let end = self
+            .borrowed
+            .get(k)
+            .map_or(self.scratch.len(), |&(at, _)| at);
+        Some(&self.scratch[start..end])
+    }
+
+    /// The unwritten slices, the first one shortened by what is written of it.
+    fn unwritten(&self) -> impl Iterator<Item = &[u8]> {
+        let mut offset = self.offset;
+        (self.next..)
+            .map_while(|i| self.piece(i))
+            .map(move |piece| {
+                let rest = &piece[offset.min(piece.len())..];
+                offset = 0;
+                rest
+            })
+            .filter(|piece| !piece.is_empty())
     }
 
     /// Total bytes of the payload.
     pub fn len(&self) -> usize {
-        self.total
+        self.scratch.len() + self.borrowed_len
     }
 
     /// Whether the payload is empty (a zero-byte send).
     pub fn is_empty(&self) -> bool {
-        self.total == 0
+        self.len() == 0
     }
 
-    /// How many slices the payload is (what a `writev` of it would take).
+    /// How many slices the payload is (what a `writev` of all of it would take).
     pub fn slices(&self) -> usize {
-        self.parts.len()
+        (0..)
+            .map_while(|i| self.piece(i))
+            .filter(|piece| !piece.is_empty())
+            .count()
     }
 
     /// Bytes already reported written by [`advance`](Self::advance).
@@ -184,34 +197,28 @@ impl<'a> FragmentList<'a> {
 
     /// Bytes still to write.
     pub fn remaining(&self) -> usize {
-        self.total - self.written
+        self.len() - self.written
     }
 
     /// Whether every byte has been written.
     pub fn is_done(&self) -> bool {
-        self.written == self.total
+        self.written == self.len()
     }
 
     /// Fills `out` with the unwritten bytes as at most [`IOV_MAX`] slices, for one
     /// `writev`.
     pub fn io_slices<'s>(&'s self, out: &mut Vec<IoSlice<'s>>) {
         out.clear();
-        let mut offset = self.offset;
-        for part in self.parts[self.next..].iter().take(IOV_MAX) {
-            out.push(IoSlice::new(&self.part(part)[offset..]));
-            offset = 0;
-        }
+        out.extend(self.unwritten().take(IOV_MAX).map(IoSlice::new));
     }
 
     /// Fills `out` with the unwritten bytes as at most `out.len()` slices (and at most
     /// [`IOV_MAX`]); returns how many it filled. For a `writev` whose slices live on the
     /// stack.
     pub fn fill_io_slices<'s>(&'s self, out: &mut [IoSlice<'s>]) -> usize {
-        let mut offset = self.offset;
         let mut n = 0;
-        for (slot, part) in out.iter_mut().take(IOV_MAX).zip(&self.parts[self.next..]) {
-            *slot = IoSlice::new(&self.part(part)[offset..]);
-            offset = 0;
+        for (slot, piece) in out.iter_mut().take(IOV_MAX).zip(self.unwritten()) {
+            *slot = IoSlice::new(piece);
             n += 1;
         }
         n
@@ -225,7 +232,10 @@ impl<'a> FragmentList<'a> {
         let mut n = n.min(self.remaining());
         self.written += n;
         while n > 0 {
-            let left = self.part(&self.parts[self.next]).len() - self.offset;
+            let Some(piece) = self.piece(self.next) else {
+                return;
+            };
+            let left = piece.len() - self.offset;
             if n < left {
                 self.offset += n;
                 return;
@@ -239,9 +249,9 @@ impl<'a> FragmentList<'a> {
     /// The whole payload copied into one buffer (for tests and for datagrams, which must
     /// leave in one `send`).
     pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(self.total);
-        for part in &self.parts {
-            out.extend_from_slice(self.part(part));
+        let mut out = BytesMut::with_capacity(self.len());
+        for piece in (0..).map_while(|i| self.piece(i)) {
+            out.extend_from_slice(piece);
         }
         out.freeze()
     }
@@ -263,9 +273,9 @@ mod sealed {
 impl std::fmt::Debug for FragmentList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FragmentList")
-            .field("slices", &self.parts.len())
+            .field("slices", &self.slices())
             .field("copied", &self.scratch.len())
-            .field("len", &self.total)
+            .field("len", &self.len())
             .field("written", &self.written)
             .finish()
     }
@@ -289,6 +299,7 @@ pub enum Fragment {
 }
 
 impl Fragments for Fragment {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         match self {
             Self::Bytes(bytes) => out.push(bytes),
@@ -342,6 +353,7 @@ impl From<Vec<Self>> for Fragment {
 macro_rules! bytes_like {
     ($($ty:ty),*) => {$(
         impl Fragments for $ty {
+            #[inline]
             fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
                 out.push(AsRef::<[u8]>::as_ref(self));
             }
@@ -351,18 +363,21 @@ macro_rules! bytes_like {
 bytes_like!([u8], Vec<u8>, str, String, Bytes, BytesMut);
 
 impl Fragments for Cow<'_, str> {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         out.push(self.as_bytes());
     }
 }
 
 impl Fragments for Cow<'_, [u8]> {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         out.push(self);
     }
 }
 
 impl<const N: usize> Fragments for [u8; N] {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         out.push(self);
     }
@@ -371,6 +386,7 @@ impl<const N: usize> Fragments for [u8; N] {
 macro_rules! integer {
     ($($ty:ty),*) => {$(
         impl Fragments for $ty {
+            #[inline]
             fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
                 out.push_decimal(*self);
             }
@@ -380,6 +396,7 @@ macro_rules! integer {
 
         impl Integer for $ty {
             type Primitive = $ty;
+            #[inline]
             fn into_primitive(self) -> $ty {
                 self
             }
@@ -389,6 +406,7 @@ macro_rules! integer {
 integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 impl<T: Fragments> Fragments for [T] {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         for item in self {
             item.write_to(out);
@@ -397,12 +415,14 @@ impl<T: Fragments> Fragments for [T] {
 }
 
 impl<T: Fragments> Fragments for Vec<T> {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         self.as_slice().write_to(out);
     }
 }
 
 impl<T: Fragments, const N: usize> Fragments for [T; N] {
+    #[inline]
     fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
         self.as_slice().write_to(out);
     }
@@ -411,6 +431,7 @@ impl<T: Fragments, const N: usize> Fragments for [T; N] {
 macro_rules! pointer {
     ($($ty:ty),*) => {$(
         impl<T: Fragments + ?Sized> Fragments for $ty {
+            #[inline]
             fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
                 (**self).write_to(out);
             }
@@ -423,6 +444,7 @@ macro_rules! tuple {
     ($($name:ident)+) => {
         impl<$($name: Fragments),+> Fragments for ($($name,)+) {
             #[allow(non_snake_case)]
+            #[inline]
             fn write_to<'a>(&'a self, out: &mut FragmentList<'a>) {
                 let ($($name,)+) = self;
                 $($name.write_to(out);)+

@@ -11,7 +11,8 @@
 //! * a write that waits longer than the send timeout fails with `TimedOut` and closes the
 //!   write half (its send timeout, spec §3), as any write error does;
 //! * the end of the stream is `Ok(0)` forever after (the read half is then in OpenResty's
-//!   `EofSeen` state: a cosocket read returns `closed`); a closed socket is `NotConnected`;
+//!   `EofSeen` state: a cosocket read returns `closed`), and so is a read half an earlier
+//!   error closed; a socket without a connection is `NotConnected`;
 //! * `poll_flush` has nothing to do (no user-space write buffer); `poll_close` /
 //!   `poll_shutdown` send FIN (`shutdown(SHUT_WR)`) once and are `Ok` afterwards.
 

@@ -100,44 +100,70 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
         );
         return Err(Error::closed());
     };
-    let limit = side
-        .settings
-        .limit
-        .or(directives.read_limit.map(NonZeroUsize::get));
-    let mut call = ReadCall::limited(reader, limit);
-    let peer = &conn.peer;
-    let finish = |result: Result<Rd::Output>| {
-        match &result {
-            Err(e) if e.kind() == ErrorKind::Closed => log::module(
-                directives,
-                format_args!("attempt to receive data on a closed socket"),
-            ),
-            Err(e) if e.is_os() => log::core(format_args!(
-                "recv() failed {}, upstream: {peer}",
-                log::errno_text(&std::io::Error::from_raw_os_error(
-                    e.raw_os_error().unwrap_or(0)
-                )),
-            )),
-            _ => {}
-        }
-        result
-    };
+    let mut call = ReadCall::limited(reader, limit(side, directives));
     // Served from the buffer (the common case of line and pattern readers): no timer, no
     // task context, no look at the source.
     if let Some(result) = call.poll_buffered(&mut side.buf) {
-        return finish(result);
+        return logged(directives, conn, result);
     }
+    wait(rt, directives, conn, side, call).await
+}
+
+/// The read limit in force: the socket's, else the context's.
+fn limit<S>(side: &ReadSide<S>, directives: &Directives) -> Option<usize> {
+    side.settings
+        .limit
+        .or(directives.read_limit.map(NonZeroUsize::get))
+}
+
+/// spec §10's log lines of a failed read.
+#[inline]
+fn logged<R: Runtime, T>(directives: &Directives, conn: &Conn<R>, result: Result<T>) -> Result<T> {
+    if result.is_ok() {
+        return result;
+    }
+    log_failure(directives, conn, &result);
+    result
+}
+
+#[cold]
+fn log_failure<R: Runtime, T>(directives: &Directives, conn: &Conn<R>, result: &Result<T>) {
+    match result {
+        Err(e) if e.kind() == ErrorKind::Closed => log::module(
+            directives,
+            format_args!("attempt to receive data on a closed socket"),
+        ),
+        Err(e) if e.is_os() => log::core(format_args!(
+            "recv() failed {}, upstream: {}",
+            log::errno_text(&std::io::Error::from_raw_os_error(
+                e.raw_os_error().unwrap_or(0)
+            )),
+            conn.peer,
+        )),
+        _ => {}
+    }
+}
+
+/// The rest of a read that the buffered bytes did not complete: `recv`s within the idle
+/// read timeout.
+async fn wait<R: Runtime, Rd: Reader>(
+    rt: &R,
+    directives: &Directives,
+    conn: &Conn<R>,
+    side: &mut ReadSide<R::Sleep>,
+    mut call: ReadCall<Rd>,
+) -> Result<Rd::Output> {
     let mut timer = OpTimer::idle(side.settings.timeout.resolve(directives.read_timeout));
     poll_fn(|task| {
         if let Poll::Ready(result) = call.poll(&mut side.buf, &conn.io, task) {
-            return Poll::Ready(finish(result));
+            return Poll::Ready(logged(directives, conn, result));
         }
         let progress = side.buf.received();
         match timer.poll_expired(rt, progress, task) {
             Poll::Ready(()) => {
                 log::module(
                     directives,
-                    format_args!("lua tcp socket read timed out, upstream: {peer}"),
+                    format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
                 );
                 Poll::Ready(Err(call.fail(&mut side.buf, Error::timeout())))
             }
@@ -148,7 +174,8 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
 }
 
 /// [`read`] of a borrowing reader: the result is lent out of the buffer until the next
-/// operation on the read side.
+/// operation on the read side. The buffered case completes without making the inner
+/// future of [`wait`] (whose move into this one would cost a copy per line).
 async fn read_lent<'a, R: Runtime, Rd: Reader<Output = crate::proto::Lent>>(
     parts: ReadParts<'a, R>,
     reader: Rd,
@@ -159,13 +186,18 @@ async fn read_lent<'a, R: Runtime, Rd: Reader<Output = crate::proto::Lent>>(
         conn,
         side,
     } = parts;
-    let reborrowed = ReadParts {
-        rt,
-        directives,
-        conn,
-        side: &mut *side,
+    let Some(conn) = conn else {
+        log::module(
+            directives,
+            format_args!("attempt to receive data on a closed socket"),
+        );
+        return Err(Error::closed());
     };
-    let lent = read(reborrowed, reader).await?;
+    let mut call = ReadCall::limited(reader, limit(side, directives));
+    let lent = match call.poll_buffered(&mut side.buf) {
+        Some(result) => logged(directives, conn, result)?,
+        None => wait(rt, directives, conn, &mut *side, call).await?,
+    };
     let side: &'a ReadSide<R::Sleep> = side;
     Ok(side.buf.lent(lent))
 }
