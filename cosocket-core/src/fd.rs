@@ -123,6 +123,16 @@ pub(crate) fn read_one_byte(fd: impl AsFd) -> Probe {
     }
 }
 
+/// Whether an idle connection can be handed out: nothing arrived since it was released.
+pub(crate) fn is_quiet(fd: impl AsFd) -> bool {
+    let fd = fd.as_fd();
+    match probe_readiness(fd) {
+        Probe::Quiet => true,
+        Probe::Readable => read_one_byte(fd) == Probe::Quiet,
+        Probe::Hangup | Probe::Dubious => false,
+    }
+}
+
 /// `getsockname` of `fd`.
 pub(crate) fn local(fd: BorrowedFd<'_>) -> Result<Address> {
     let addr = SockRef::from(&fd)

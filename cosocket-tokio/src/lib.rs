@@ -83,6 +83,17 @@ impl StreamIo for Stream {
         }
     }
 
+    /// Answered from the reactor when it knows the socket is not readable (no syscall; the
+    /// no-op waker also takes the idle watcher's place, so the new user's traffic wakes
+    /// no watcher); the kernel is asked otherwise.
+    fn idle_quiet(&self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.0.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(_) => rt::probe_quiet(self),
+        }
+    }
+
     /// A short write filled the send buffer: its readiness is cleared likewise.
     fn poll_write_vectored(
         &self,

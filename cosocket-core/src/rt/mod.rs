@@ -28,6 +28,22 @@ pub trait StreamIo: AsFd + Send + Sync + 'static {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>>;
+
+    /// Whether an idle pooled connection can be handed out at checkout: nothing arrived
+    /// since it was released (spec §5.3 takes it with no check at all; cosocket checks
+    /// once). `false` may consume a byte: the connection is then closed. The default asks
+    /// the kernel ([`probe_quiet`]: one zero-timeout poll). A backend whose reactor keeps
+    /// readiness may answer from it when it knows the socket is not readable, with no
+    /// syscall; it falls back to [`probe_quiet`] otherwise.
+    fn idle_quiet(&self) -> bool {
+        probe_quiet(self)
+    }
+}
+
+/// The kernel's answer to [`StreamIo::idle_quiet`]: a zero-timeout `POLLIN | POLLRDHUP`
+/// poll, and a one-byte read if it says readable (quiet only if that would block).
+pub fn probe_quiet(fd: impl AsFd) -> bool {
+    crate::fd::is_quiet(fd)
 }
 
 /// A registered, connected, non-blocking datagram socket (UDP or Unix datagram).
