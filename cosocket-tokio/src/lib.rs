@@ -94,6 +94,12 @@ impl StreamIo for Stream {
         }
     }
 
+    /// tokio keeps readiness: registering is free when the socket is known not readable,
+    /// which saves the pool's watcher a wake-up per release.
+    fn register_idle(&self, cx: &mut Context<'_>) -> bool {
+        self.0.poll_read_ready(cx).is_pending()
+    }
+
     /// A short write filled the send buffer: its readiness is cleared likewise.
     fn poll_write_vectored(
         &self,

@@ -38,6 +38,17 @@ pub trait StreamIo: AsFd + Send + Sync + 'static {
     fn idle_quiet(&self) -> bool {
         probe_quiet(self)
     }
+
+    /// Registers `cx`'s waker for the readability of a connection just put into a pool,
+    /// if the backend can do so without a syscall: `true` if it did and the socket is not
+    /// known to be readable. The default, `false`, leaves it to the pool's watcher task,
+    /// which registers with a read poll when it next runs (a connection taken again
+    /// before that costs nothing: the right trade for a one-shot reactor, where a
+    /// registration is an `epoll_ctl`).
+    fn register_idle(&self, cx: &mut Context<'_>) -> bool {
+        let _ = cx;
+        false
+    }
 }
 
 /// The kernel's answer to [`StreamIo::idle_quiet`]: a zero-timeout `POLLIN | POLLRDHUP`
