@@ -93,13 +93,7 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
         conn,
         side,
     } = parts;
-    let Some(conn) = conn else {
-        log::module(
-            directives,
-            format_args!("attempt to receive data on a closed socket"),
-        );
-        return Err(Error::closed());
-    };
+    let conn = connected(directives, conn)?;
     let mut call = ReadCall::limited(reader, limit(side, directives));
     // Served from the buffer (the common case of line and pattern readers): no timer, no
     // task context, no look at the source.
@@ -107,6 +101,20 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
         return logged(directives, conn, result);
     }
     wait(rt, directives, conn, side, call).await
+}
+
+/// The connection to read from, or `closed` (logged as spec §10 has it) without one.
+fn connected<'a, R: Runtime>(
+    directives: &Directives,
+    conn: Option<&'a Conn<R>>,
+) -> Result<&'a Conn<R>> {
+    conn.ok_or_else(|| {
+        log::module(
+            directives,
+            format_args!("attempt to receive data on a closed socket"),
+        );
+        Error::closed()
+    })
 }
 
 /// The read limit in force: the socket's, else the context's.
@@ -186,13 +194,7 @@ async fn read_lent<'a, R: Runtime, Rd: Reader<Output = crate::proto::Lent>>(
         conn,
         side,
     } = parts;
-    let Some(conn) = conn else {
-        log::module(
-            directives,
-            format_args!("attempt to receive data on a closed socket"),
-        );
-        return Err(Error::closed());
-    };
+    let conn = connected(directives, conn)?;
     let mut call = ReadCall::limited(reader, limit(side, directives));
     let lent = match call.poll_buffered(&mut side.buf) {
         Some(result) => logged(directives, conn, result)?,
