@@ -163,6 +163,14 @@ fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
+/// The per-pair ratios `a[i] / b[i]` of two interleaved series.
+pub(crate) fn ratios(a: &[Duration], b: &[Duration]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+        .collect()
+}
+
 /// Median, first and third quartile (linear interpolation).
 pub(crate) fn quartiles(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
@@ -231,11 +239,7 @@ pub(crate) fn overhead(args: &Args) -> Outcome {
             persistent(&mut sock, n).await,
             raw.round_trips(n).await
         );
-        let ratios: Vec<f64> = co
-            .iter()
-            .zip(&raw_times)
-            .map(|(c, r)| c.as_secs_f64() / r.as_secs_f64())
-            .collect();
+        let ratios = ratios(&co, &raw_times);
         let mut out = summary(&ratios, &co, &raw_times, n);
         out["pairs"] = json!(pairs);
         out["round_trips"] = json!(n);
@@ -278,17 +282,8 @@ pub(crate) fn pool(args: &Args) -> Outcome {
                     .await
                     .inspect(|_| pool_cpu.push(CPU.with(std::cell::Cell::get)))
             );
-            let ratios: Vec<f64> = kept
-                .iter()
-                .zip(&pool)
-                .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
-                .collect();
-            let mut out = summary(&ratios, &kept, &pool, n);
-            let cpu_ratios: Vec<f64> = kept_cpu
-                .iter()
-                .zip(&pool_cpu)
-                .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
-                .collect();
+            let cpu_ratios = ratios(&kept_cpu, &pool_cpu);
+            let mut out = summary(&ratios(&kept, &pool), &kept, &pool, n);
             let per_request = |d: &[Duration]| {
                 let us: Vec<f64> = d.iter().map(|d| d.as_secs_f64() * 1e6 / n as f64).collect();
                 quartiles(&us).0
@@ -315,11 +310,7 @@ pub(crate) fn pool(args: &Args) -> Outcome {
             persistent(&mut sock, n).await,
             pooled(&cx, port, n).await
         );
-        let ratios: Vec<f64> = kept
-            .iter()
-            .zip(&pool)
-            .map(|(k, p)| k.as_secs_f64() / p.as_secs_f64())
-            .collect();
+        let ratios = ratios(&kept, &pool);
         let mut out = summary(&ratios, &kept, &pool, n);
         let mut new_us = Vec::new();
         for _ in 0..reps {

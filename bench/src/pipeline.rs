@@ -106,11 +106,7 @@ async fn copied<S: StreamSock>(
 
 /// The per-round ratios `base / frag`, summarised.
 fn ratio(base: &[Duration], frag: &[Duration]) -> Value {
-    let r: Vec<f64> = base
-        .iter()
-        .zip(frag)
-        .map(|(b, f)| b.as_secs_f64() / f.as_secs_f64())
-        .collect();
+    let r = crate::pingpong::ratios(base, frag);
     let (median, q1, q3) = quartiles(&r);
     json!({"median": median, "q1": q1, "q3": q3, "ratios": r})
 }

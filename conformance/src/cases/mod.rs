@@ -13,7 +13,10 @@
 
 use std::path::Path;
 
+use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::task::Context as TaskContext;
 
 use cosocket_core::{
     Bytes, ConnectOptions, Cosockets, Result, StreamRead, StreamSock, TcpSock, UnixSock, Until,
@@ -119,6 +122,15 @@ pub async fn it<S: StreamRead>(s: &mut S, until: &mut Until, size: usize) -> Res
         None if until.at_end_of_part() => s.receive_until_chunk(until, NonZeroUsize::MIN).await,
         None => s.receive_until(until).await.map(Some),
     }
+}
+
+/// Polls `fut` once with a waker that does nothing; whether it is still pending.
+pub(crate) fn poll_once<F: Future>(fut: F) -> bool {
+    let mut fut = pin!(fut);
+    let waker = futures::task::noop_waker();
+    fut.as_mut()
+        .poll(&mut TaskContext::from_waker(&waker))
+        .is_pending()
 }
 
 /// Lets the peer finish (FORMAT §3.5) and returns its report.

@@ -2,7 +2,6 @@
 //! backend once panicked on `Duration::MAX` with `overflow when adding duration to
 //! instant`).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cosocket_core::{
@@ -99,7 +98,7 @@ pub async fn x_timeouts_never_and_max<H: Harness>(t: Case<H>) {
         }
         drop(finish(peer));
 
-        let (peer, addr) = echo_peer();
+        let (peer, addr) = super::udp::echo_peer(3);
         let mut u = cx.datagram();
         u.set_peer_name(&addr.ip().to_string(), addr.port())
             .await
@@ -127,10 +126,4 @@ pub async fn x_timeouts_never_and_max<H: Harness>(t: Case<H>) {
         matches!(raced, futures::future::Either::Right(_)),
         "a directive of Duration::MAX never times out"
     );
-}
-
-fn echo_peer() -> (crate::peer::Peer, SocketAddr) {
-    let peer = start(PeerSpec::udp(vec![Step::Echo(3)]));
-    let addr = peer.addr().expect("a UDP peer has an address");
-    (peer, addr)
 }

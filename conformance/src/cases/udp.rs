@@ -20,7 +20,7 @@ use crate::peer::{Peer, PeerSpec, Step, Target};
 use crate::render::expect;
 
 /// A UDP echo peer answering up to `n` datagrams.
-fn echo_peer(n: usize) -> (Peer, SocketAddr) {
+pub(crate) fn echo_peer(n: usize) -> (Peer, SocketAddr) {
     let peer = start(PeerSpec::udp(vec![Step::Echo(n)]));
     let addr = peer.addr().expect("a UDP peer has an address");
     (peer, addr)

@@ -22,9 +22,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use super::Stream;
 use super::halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use super::read::{ReadParts, ReadSide};
-use super::send::{WriteParts, nodelay_once, shutdown};
-use crate::log;
+use super::read::{ReadParts, ReadSide, connected, log_read_timeout, log_recv_error};
+use super::send::{WriteParts, log_send_error, log_send_timeout, nodelay_once, shutdown, writable};
 use crate::proto::fragments::IOV_MAX;
 use crate::proto::{Error, ReadState};
 use crate::rt::{Runtime, StreamIo};
@@ -41,20 +40,14 @@ fn poll_fill_buf<'a, R: Runtime>(
         conn,
         side,
     } = parts;
-    let Some(conn) = conn else {
-        return Poll::Ready(Err(Error::closed().into()));
-    };
+    let conn = connected(directives, conn)?;
     while side.buf.is_empty() && side.buf.state() == ReadState::Open {
         match side.buf.poll_more(task, &conn.io) {
             Poll::Ready(Ok(_)) => {}
             Poll::Ready(Err(e)) => {
                 side.poll_timer = None;
                 side.buf.close_read();
-                log::core(format_args!(
-                    "recv() failed {}, upstream: {}",
-                    log::errno_text(&e),
-                    conn.peer
-                ));
+                log_recv_error(conn, &e);
                 return Poll::Ready(Err(e));
             }
             Poll::Pending => {
@@ -69,10 +62,7 @@ fn poll_fill_buf<'a, R: Runtime>(
                 return match timer.poll_expired(rt, buf.received(), task) {
                     Poll::Ready(()) => {
                         *poll_timer = None;
-                        log::module(
-                            directives,
-                            format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
-                        );
+                        log_read_timeout(directives, conn);
                         Poll::Ready(Err(Error::timeout().into()))
                     }
                     Poll::Pending => Poll::Pending,
@@ -98,10 +88,7 @@ fn poll_write<R: Runtime>(
         conn,
         side,
     } = parts;
-    let conn = match conn {
-        Some(conn) if !side.closed => conn,
-        _ => return Poll::Ready(Err(Error::closed().into())),
-    };
+    let conn = writable(directives, conn, side)?;
     if bufs.iter().all(|b| b.is_empty()) {
         return Poll::Ready(Ok(0));
     }
@@ -115,11 +102,7 @@ fn poll_write<R: Runtime>(
         Poll::Ready(Err(e)) => {
             side.poll_timer = None;
             side.closed = true;
-            log::core(format_args!(
-                "send() failed {}, upstream: {}",
-                log::errno_text(&e),
-                conn.peer
-            ));
+            log_send_error(conn, &e);
             Poll::Ready(Err(e))
         }
         Poll::Pending => {
@@ -131,10 +114,7 @@ fn poll_write<R: Runtime>(
                 Poll::Ready(()) => {
                     side.poll_timer = None;
                     side.closed = true;
-                    log::module(
-                        directives,
-                        format_args!("lua tcp socket write timed out, upstream: {}", conn.peer),
-                    );
+                    log_send_timeout(directives, conn);
                     Poll::Ready(Err(Error::timeout().into()))
                 }
                 Poll::Pending => Poll::Pending,

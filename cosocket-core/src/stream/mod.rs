@@ -113,10 +113,17 @@ impl<R: Runtime> Stream<R> {
 
     /// Drops the connection (never pooled) and marks both halves closed; the settings stay.
     fn disconnect(&mut self) -> Option<Arc<Conn<R>>> {
-        self.read = ReadSide::closed(self.read.settings);
+        self.take_connection().0
+    }
+
+    /// [`disconnect`](Self::disconnect), giving back the connection and its receive
+    /// buffer (which `set_keepalive` pools with it).
+    fn take_connection(&mut self) -> (Option<Arc<Conn<R>>>, RecvBuffer) {
+        let closed = ReadSide::closed(self.read.settings);
+        let read = std::mem::replace(&mut self.read, closed);
         self.write = WriteSide::closed(self.write.timeout);
         self.rest.in_flight = false;
-        self.conn.take()
+        (self.conn.take(), read.buf)
     }
 
     /// Installs a connection: fresh sides with the object's settings.
@@ -219,8 +226,7 @@ impl<R: Runtime> StreamSock for Stream<R> {
         let size = size.unwrap_or(directives.pool_size);
         let nodelay_set = !self.write.nodelay_pending;
         let reused = self.rest.reused;
-        let buffer = std::mem::replace(&mut self.read.buf, RecvBuffer::new(NonZeroUsize::MIN));
-        if let Some(conn) = self.disconnect() {
+        if let (Some(conn), buffer) = self.take_connection() {
             let pooled = Pooled {
                 conn,
                 reused,

@@ -104,7 +104,7 @@ pub(crate) async fn read<R: Runtime, Rd: Reader>(
 }
 
 /// The connection to read from, or `closed` (logged as spec §10 has it) without one.
-fn connected<'a, R: Runtime>(
+pub(super) fn connected<'a, R: Runtime>(
     directives: &Directives,
     conn: Option<&'a Conn<R>>,
 ) -> Result<&'a Conn<R>> {
@@ -141,15 +141,29 @@ fn log_failure<R: Runtime, T>(directives: &Directives, conn: &Conn<R>, result: &
             directives,
             format_args!("attempt to receive data on a closed socket"),
         ),
-        Err(e) if e.is_os() => log::core(format_args!(
-            "recv() failed {}, upstream: {}",
-            log::errno_text(&std::io::Error::from_raw_os_error(
-                e.raw_os_error().unwrap_or(0)
-            )),
-            conn.peer,
-        )),
+        Err(e) if e.is_os() => log_recv_error(
+            conn,
+            &std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)),
+        ),
         _ => {}
     }
+}
+
+/// spec §10: nginx's core line of a failed `recv`.
+pub(super) fn log_recv_error<R: Runtime>(conn: &Conn<R>, e: &std::io::Error) {
+    log::core(format_args!(
+        "recv() failed {}, upstream: {}",
+        log::errno_text(e),
+        conn.peer
+    ));
+}
+
+/// spec §10: the module's line of a read timeout.
+pub(super) fn log_read_timeout<R: Runtime>(directives: &Directives, conn: &Conn<R>) {
+    log::module(
+        directives,
+        format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
+    );
 }
 
 /// The rest of a read that the buffered bytes did not complete: `recv`s within the idle
@@ -169,10 +183,7 @@ async fn wait<R: Runtime, Rd: Reader>(
         let progress = side.buf.received();
         match timer.poll_expired(rt, progress, task) {
             Poll::Ready(()) => {
-                log::module(
-                    directives,
-                    format_args!("lua tcp socket read timed out, upstream: {}", conn.peer),
-                );
+                log_read_timeout(directives, conn);
                 Poll::Ready(Err(call.fail(&mut side.buf, Error::timeout())))
             }
             Poll::Pending => Poll::Pending,

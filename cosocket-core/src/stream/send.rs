@@ -96,16 +96,7 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
         conn,
         side,
     } = parts;
-    let conn = match conn {
-        Some(conn) if !side.closed => conn,
-        _ => {
-            log::module(
-                directives,
-                format_args!("attempt to send data on a closed socket"),
-            );
-            return Err(Error::closed());
-        }
-    };
+    let conn = writable(directives, conn, side)?;
     let mut list = FragmentList::with_scratch(data, std::mem::take(&mut side.scratch));
     let total = list.len();
     if total == 0 {
@@ -124,10 +115,11 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
             if list.is_done() {
                 return Poll::Ready(Ok(total));
             }
-            let polled = if list.slices() <= STACK_SLICES {
-                let mut slices = [IoSlice::new(&[]); STACK_SLICES];
-                let n = list.fill_io_slices(&mut slices);
-                conn.io.poll_write_vectored(task, &slices[..n])
+            // One walk of the list: a stack batch that it did not fill is all of it.
+            let mut stack = [IoSlice::new(&[]); STACK_SLICES];
+            let n = list.fill_io_slices(&mut stack);
+            let polled = if n < STACK_SLICES {
+                conn.io.poll_write_vectored(task, &stack[..n])
             } else {
                 let mut slices = Vec::new();
                 list.io_slices(&mut slices);
@@ -144,24 +136,14 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
                     list.advance(n);
                 }
                 Poll::Ready(Err(e)) => {
-                    log::core(format_args!(
-                        "send() failed {}, upstream: {}",
-                        log::errno_text(&e),
-                        conn.peer
-                    ));
+                    log_send_error(conn, &e);
                     return Poll::Ready(Err(Error::from_io(&e)));
                 }
                 Poll::Pending => {
                     let progress = list.written() as u64;
                     return match timer.poll_expired(rt, progress, task) {
                         Poll::Ready(()) => {
-                            log::module(
-                                directives,
-                                format_args!(
-                                    "lua tcp socket write timed out, upstream: {}",
-                                    conn.peer
-                                ),
-                            );
+                            log_send_timeout(directives, conn);
                             Poll::Ready(Err(Error::timeout()))
                         }
                         Poll::Pending => Poll::Pending,
@@ -185,6 +167,42 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
             Err(e)
         }
     }
+}
+
+/// The connection to write to, or `closed` (logged as spec §10 has it) on a closed write
+/// half.
+pub(super) fn writable<'a, R: Runtime>(
+    directives: &Directives,
+    conn: Option<&'a Conn<R>>,
+    side: &WriteSide<R::Sleep>,
+) -> Result<&'a Conn<R>> {
+    match conn {
+        Some(conn) if !side.closed => Ok(conn),
+        _ => {
+            log::module(
+                directives,
+                format_args!("attempt to send data on a closed socket"),
+            );
+            Err(Error::closed())
+        }
+    }
+}
+
+/// spec §10: nginx's core line of a failed `writev`.
+pub(super) fn log_send_error<R: Runtime>(conn: &Conn<R>, e: &std::io::Error) {
+    log::core(format_args!(
+        "send() failed {}, upstream: {}",
+        log::errno_text(e),
+        conn.peer
+    ));
+}
+
+/// spec §10: the module's line of a send timeout.
+pub(super) fn log_send_timeout<R: Runtime>(directives: &Directives, conn: &Conn<R>) {
+    log::module(
+        directives,
+        format_args!("lua tcp socket write timed out, upstream: {}", conn.peer),
+    );
 }
 
 /// `TCP_NODELAY` on a TCP connection's first send (spec §3), once.
