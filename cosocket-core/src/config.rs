@@ -57,6 +57,11 @@ pub struct Directives {
     /// which overrides it per socket). Not an
     /// OpenResty directive: its reads buffer whatever the peer sends.
     pub read_limit: Option<NonZeroUsize>,
+    /// The `lua_ssl_*` directives: protocols, trusted certificates, verify depth, client
+    /// certificate, and a session cache (feature `tls`).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub tls: crate::tls::TlsDirectives,
 }
 
 impl Default for Directives {
@@ -74,6 +79,8 @@ impl Default for Directives {
             resolver: Resolver::Runtime,
             resolver_timeout: Duration::from_secs(30),
             read_limit: None,
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsDirectives::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
+use std::io::IoSlice;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context as TaskContext, Poll};
 
@@ -33,6 +34,22 @@ pub(crate) struct Conn<R: Runtime> {
     pub(crate) peer: String,
     /// The pool count unit this connection holds (spec §5.2), if a pool counts it.
     pub(crate) slot: Mutex<Option<Slot>>,
+    /// The TLS layer, once a handshake completed (spec §12): it travels with the
+    /// connection, so a pooled TLS connection comes back handshaked.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: std::sync::OnceLock<crate::tls::TlsConn>,
+}
+
+/// Reads of the protocol layer: plaintext through the TLS layer when there is one.
+impl<R: Runtime> Recv for Conn<R> {
+    #[inline]
+    fn poll_recv(&self, cx: &mut TaskContext<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.poll_read(&self.io, cx, buf);
+        }
+        self.io.poll_read(cx, buf)
+    }
 }
 
 impl<R: Runtime> Conn<R> {
@@ -42,12 +59,66 @@ impl<R: Runtime> Conn<R> {
             tcp,
             peer,
             slot: Mutex::new(slot),
+            #[cfg(feature = "tls")]
+            tls: std::sync::OnceLock::new(),
         }
+    }
+
+    /// At most one `writev` of `bufs` (plain), or as much as TLS takes encrypted; the
+    /// count is of the caller's bytes.
+    #[inline]
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut TaskContext<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.poll_write(&self.io, cx, bufs);
+        }
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    /// Everything written is in the kernel: always, but for TLS records still queued.
+    #[inline]
+    pub(crate) fn poll_flush(&self, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.poll_flush(&self.io, cx);
+        }
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// The TLS layer, if a handshake installed one.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(&self) -> Option<&crate::tls::TlsConn> {
+        self.tls.get()
+    }
+
+    /// Whether the stream ended without a TLS close_notify (never, for plain TCP).
+    pub(crate) fn truncated(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.truncated();
+        }
+        false
     }
 
     /// Takes the pool unit out (the pool settles it under its own lock).
     pub(crate) fn take_slot(&self) -> Option<Slot> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// A TLS connection says close_notify when it closes, whoever drops it last (the socket,
+/// a half, the pool), as TLS requires; OpenResty never does (spec §12.5).
+#[cfg(feature = "tls")]
+impl<R: Runtime> Drop for Conn<R> {
+    fn drop(&mut self) {
+        if let Some(tls) = self.tls.get() {
+            tls.close_notify(self.io.as_fd());
+        }
     }
 }
 

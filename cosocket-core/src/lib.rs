@@ -48,6 +48,9 @@ pub mod rt;
 mod socket;
 mod stream;
 mod timer;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 mod worker;
 
 pub use bytes::Bytes;
@@ -58,4 +61,6 @@ pub use datagram::Datagram;
 pub use options::{Address, ConnectOptions, MAX_DATAGRAM, PoolStats, ReuniteError, SocketOption};
 pub use proto::{Error, ErrorKind, Fragment, FragmentList, Fragments, Result, Timeout, Until};
 pub use socket::{StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock};
+#[cfg(feature = "tls")]
+pub use socket::TlsSock;
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, Stream, WriteHalf};

@@ -27,6 +27,11 @@ pub struct ConnectOptions {
     /// Enables the connect queue: beyond `pool_size` connections, up to `backlog` connects
     /// wait for a free slot (spec §5.5).
     pub backlog: Option<usize>,
+    /// Connect and handshake in one call ([`tls`](Self::tls)); the pool key then
+    /// carries the TLS identity.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub tls: Option<crate::tls::TlsOptions>,
 }
 
 impl ConnectOptions {
@@ -53,6 +58,21 @@ impl ConnectOptions {
     #[must_use]
     pub fn backlog(mut self, backlog: usize) -> Self {
         self.backlog = Some(backlog);
+        self
+    }
+
+    /// Makes `connect` a TLS connect: after the TCP (or Unix) connect, or with a pooled
+    /// connection, `ssl_handshake(options)` runs within the same call. Without a
+    /// [`server_name`](crate::tls::TlsOptions::server_name), `connect`'s host is the
+    /// server name (unless it is an IP address). The pool key gets the TLS identity
+    /// (server name, verification and trust store, client certificate, ALPN, versions),
+    /// so a connection verified one way is never handed to a plain connect or one
+    /// verified another way.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    #[must_use]
+    pub fn tls(mut self, options: crate::tls::TlsOptions) -> Self {
+        self.tls = Some(options);
         self
     }
 

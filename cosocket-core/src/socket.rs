@@ -350,3 +350,42 @@ pub trait UdpSock: Send {
     /// The peer set by `set_peer_name`, as the kernel has it; `closed` before.
     fn peer_addr(&self) -> Result<Address>;
 }
+
+/// TLS on a stream socket (feature `tls`): OpenResty's `sslhandshake` and
+/// `setclientcert` (spec §12). [`Stream`](crate::Stream) implements it; generic client
+/// code asks for it with `where C::Stream: TlsSock`.
+///
+/// After the handshake every reader, `send` and the I/O traits carry plaintext over the
+/// TLS connection; `set_keepalive` pools it handshaked, and `close` sends close_notify.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub trait TlsSock: StreamSock {
+    /// `sslhandshake(reused_session?, server_name?, ssl_verify?)`: a TLS handshake on the
+    /// connected socket, bounded by the **connect** timeout, then (unless
+    /// [`dangerous_skip_verification`](crate::tls::TlsOptions::dangerous_skip_verification))
+    /// the certificate check.
+    ///
+    /// Returns the session (`None` when [`no_session`](crate::tls::TlsOptions::no_session)
+    /// was asked). On a connection that is already TLS (a second call, or one from the
+    /// pool) it returns at once with no traffic and no check: the offered session if one
+    /// was given, else the connection's.
+    ///
+    /// Errors: `closed` (no connection), `SSL_set_tlsext_host_name failed` (an empty or
+    /// unusable server name; the connection stays open), and, closing the connection,
+    /// `timeout`, `handshake failed`, `certificate host mismatch` or OpenSSL's verify
+    /// texts (`18: self-signed certificate`, `20: unable to get local issuer
+    /// certificate`, `10: certificate has expired`, …).
+    fn ssl_handshake(
+        &mut self,
+        options: &crate::tls::TlsOptions,
+    ) -> impl Future<Output = Result<Option<crate::tls::TlsSession>>> + Send;
+
+    /// `setclientcert(cert, key)`: the client certificate this socket's later handshakes
+    /// send when asked (`None` clears it). Kept across connects, as OpenResty keeps it
+    /// with the socket object.
+    fn set_client_cert(&mut self, cert: Option<crate::tls::ClientCert>);
+
+    /// What the handshake negotiated (version, ALPN, cipher suite, resumption), or `None`
+    /// on a connection without TLS.
+    fn tls_info(&self) -> Option<crate::tls::TlsInfo>;
+}

@@ -18,6 +18,8 @@ struct Shared<R: Runtime> {
     runtime: R,
     directives: Directives,
     pools: Pools<R>,
+    #[cfg(feature = "tls")]
+    tls: crate::tls::TlsShared,
 }
 
 impl<R: Runtime> Worker<R> {
@@ -27,6 +29,8 @@ impl<R: Runtime> Worker<R> {
                 pools: Pools::new(runtime.clone()),
                 runtime,
                 directives,
+                #[cfg(feature = "tls")]
+                tls: crate::tls::TlsShared::default(),
             }),
         }
     }
@@ -41,6 +45,11 @@ impl<R: Runtime> Worker<R> {
 
     pub(crate) fn pools(&self) -> &Pools<R> {
         &self.shared.pools
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(&self) -> &crate::tls::TlsShared {
+        &self.shared.tls
     }
 }
 

@@ -201,6 +201,16 @@ pub use cosocket_core::{
     UdpSock, UnixSock, Until,
 };
 
+/// TLS (feature `tls`): options, sessions, trust stores and client certificates of
+/// [`TlsSock`]; see the module docs of [`cosocket_core::tls`].
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls {
+    pub use cosocket_core::tls::*;
+}
+#[cfg(feature = "tls")]
+pub use cosocket_core::TlsSock;
+
 /// The tokio backend.
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -220,4 +230,6 @@ pub mod prelude {
     pub use cosocket_core::{
         Cosockets, Fragments, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock,
     };
+    #[cfg(feature = "tls")]
+    pub use cosocket_core::TlsSock;
 }

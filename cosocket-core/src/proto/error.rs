@@ -62,6 +62,20 @@ pub enum ErrorKind {
     /// never finished (a timeout, an error or a cancellation in between); the connection
     /// was closed, never pooled.
     RequestInFlight,
+    /// `handshake failed`: a TLS handshake failed (the peer is not TLS, refused our
+    /// client certificate, closed or reset); the connection was closed (spec §12.1).
+    Handshake,
+    /// A certificate verification failure after a TLS handshake, with OpenSSL's text
+    /// (`18: self-signed certificate`, `certificate host mismatch`, …); the connection
+    /// was closed (spec §12.2).
+    Verify,
+    /// `error`: a TLS record or alert the connection could not accept after the
+    /// handshake (OpenResty's text of a failed SSL read); the read half is closed.
+    Tls,
+    /// `truncated`: the peer ended a TLS stream without close_notify while
+    /// `receive_all` read to its end, so the end may be an attacker's. OpenResty returns
+    /// the data as complete; cosocket returns it as the partial (spec §12.4).
+    Truncated,
 }
 
 impl ErrorKind {
@@ -79,6 +93,9 @@ impl ErrorKind {
             Self::DubiousState => "connection in dubious state",
             Self::TooLarge => "read limit exceeded",
             Self::RequestInFlight => "request in flight",
+            Self::Handshake => "handshake failed",
+            Self::Tls => "error",
+            Self::Truncated => "truncated",
             _ => return None,
         })
     }
@@ -99,7 +116,11 @@ impl ErrorKind {
             | Self::TooManyWaiting
             | Self::UnreadData
             | Self::DubiousState
-            | Self::RequestInFlight => io::ErrorKind::Other,
+            | Self::RequestInFlight
+            | Self::Handshake
+            | Self::Verify => io::ErrorKind::Other,
+            Self::Tls => io::ErrorKind::InvalidData,
+            Self::Truncated => io::ErrorKind::UnexpectedEof,
         }
     }
 }
@@ -139,6 +160,7 @@ impl Error {
             ErrorKind::HostParse => "failed to parse host name",
             ErrorKind::NoResolver => "no resolver defined",
             ErrorKind::Resolve => "could not be resolved",
+            ErrorKind::Verify => "certificate verify failed",
             _ => "error",
         });
         Self::new(kind, text)

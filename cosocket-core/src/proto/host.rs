@@ -53,6 +53,13 @@ fn parse_unix(host: &str) -> Result<Endpoint> {
     Ok(Endpoint::Unix(PathBuf::from(path)))
 }
 
+/// Whether `connect`'s host argument names a host to resolve (not an IP literal or a
+/// `unix:` path): the default TLS server name of the one-call form.
+#[cfg(feature = "tls")]
+pub(crate) fn is_dns_name(host: &str) -> bool {
+    matches!(parse(host, 0), Ok(Endpoint::Name { .. }))
+}
+
 /// The IP address of `bind(ip [, port])` (spec §8.2) for stream and datagram sockets:
 /// anything that is not an IP literal is `bad address`.
 pub(crate) fn parse_bind_ip(ip: &str) -> Result<IpAddr> {

@@ -47,8 +47,54 @@ fn in_progress(e: &io::Error) -> bool {
 }
 
 impl<R: Runtime> TcpSock for Stream<R> {
-    /// `connect(host, port, opts)`.
+    /// `connect(host, port, opts)`, then the handshake of `opts.tls` if any.
     async fn connect(&mut self, host: &str, port: u16, options: &ConnectOptions) -> Result<()> {
+        self.connect_tcp(host, port, options).await?;
+        self.handshake_after_connect(options, Some(host)).await
+    }
+
+    /// `connect` to an address; the default key is its `ip:port` text.
+    async fn connect_addr(&mut self, addr: SocketAddr, options: &ConnectOptions) -> Result<()> {
+        self.connect_to_addr(addr, options).await?;
+        self.handshake_after_connect(options, None).await
+    }
+}
+
+impl<R: Runtime> UnixSock for Stream<R> {
+    /// `connect("unix:" .. path)`; the default key is `unix:PATH`.
+    async fn connect_unix(&mut self, path: &Path, options: &ConnectOptions) -> Result<()> {
+        self.connect_to_unix(path, options).await?;
+        self.handshake_after_connect(options, None).await
+    }
+}
+
+impl<R: Runtime> Stream<R> {
+    /// The one-call TLS form (`ConnectOptions::tls`): the handshake right after the
+    /// connect, with `host` as the server name when none is given and it is a name.
+    #[allow(clippy::unused_async)]
+    async fn handshake_after_connect(
+        &mut self,
+        options: &ConnectOptions,
+        host: Option<&str>,
+    ) -> Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &options.tls {
+            use crate::socket::TlsSock;
+            let named;
+            let tls = match host {
+                Some(host) if tls.server_name.is_none() && host::is_dns_name(host) => {
+                    named = tls.clone().server_name(host);
+                    &named
+                }
+                _ => tls,
+            };
+            self.ssl_handshake(tls).await?;
+        }
+        let _ = (options, host);
+        Ok(())
+    }
+
+    async fn connect_tcp(&mut self, host: &str, port: u16, options: &ConnectOptions) -> Result<()> {
         // The default key is the host argument as given, with the port (spec §5.1).
         let key = || format!("{host}:{port}");
         let Begin::Open(slot) = self.begin(options, key, key).await? else {
@@ -67,8 +113,7 @@ impl<R: Runtime> TcpSock for Stream<R> {
         }
     }
 
-    /// `connect` to an address; the default key is its `ip:port` text.
-    async fn connect_addr(&mut self, addr: SocketAddr, options: &ConnectOptions) -> Result<()> {
+    async fn connect_to_addr(&mut self, addr: SocketAddr, options: &ConnectOptions) -> Result<()> {
         let Begin::Open(slot) = self
             .begin(
                 options,
@@ -81,11 +126,8 @@ impl<R: Runtime> TcpSock for Stream<R> {
         };
         self.open_tcp(addr, &[], slot).await
     }
-}
 
-impl<R: Runtime> UnixSock for Stream<R> {
-    /// `connect("unix:" .. path)`; the default key is `unix:PATH`.
-    async fn connect_unix(&mut self, path: &Path, options: &ConnectOptions) -> Result<()> {
+    async fn connect_to_unix(&mut self, path: &Path, options: &ConnectOptions) -> Result<()> {
         // nginx names a Unix target `unix:PATH` with port 0 in the queue's log line.
         let Begin::Open(slot) = self
             .begin(
@@ -100,9 +142,7 @@ impl<R: Runtime> UnixSock for Stream<R> {
         host::check_unix_path(path)?;
         self.open_unix(path, slot).await
     }
-}
 
-impl<R: Runtime> Stream<R> {
     /// Steps 1–4 of spec §2.1: the object's connection is closed (never pooled), the
     /// pool key set (`options.pool`, else `default_key`), then the pool's most recent idle
     /// connection is taken, or the connect is admitted by the pool's count and backlog
@@ -120,6 +160,12 @@ impl<R: Runtime> Stream<R> {
             Some(name) => name.clone(),
             None => default_key(),
         };
+        // A TLS connect's connections are its own: never handed to a plain connect or
+        // to one that verifies, authenticates or negotiates differently.
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &options.tls {
+            self.rest.key.push_str(&tls.pool_identity(&self.worker.directives().tls));
+        }
         let directives = self.worker.directives();
         let create = (options.pool_size.is_some() || options.backlog.is_some()).then(|| Create {
             size: options.pool_size.unwrap_or(directives.pool_size),
@@ -157,7 +203,7 @@ impl<R: Runtime> Stream<R> {
     }
 
     /// `None`: the connect timeout is never.
-    fn connect_deadline(&self) -> Option<Instant> {
+    pub(super) fn connect_deadline(&self) -> Option<Instant> {
         let timeout = self
             .rest
             .connect_timeout

@@ -13,8 +13,9 @@
 //! * the end of the stream is `Ok(0)` forever after (the read half is then in OpenResty's
 //!   `EofSeen` state: a cosocket read returns `closed`), and so is a read half an earlier
 //!   error closed; a socket without a connection is `NotConnected`;
-//! * `poll_flush` has nothing to do (no user-space write buffer); `poll_close` /
-//!   `poll_shutdown` send FIN (`shutdown(SHUT_WR)`) once and are `Ok` afterwards.
+//! * `poll_flush` writes the TLS records still queued (plain TCP has no user-space write
+//!   buffer: nothing to do); `poll_close` / `poll_shutdown` flush, then send FIN
+//!   (`shutdown(SHUT_WR)`, after close_notify over TLS) once and are `Ok` afterwards.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -26,7 +27,7 @@ use super::read::{ReadParts, ReadSide, connected, log_read_timeout, log_recv_err
 use super::send::{WriteParts, log_send_error, log_send_timeout, nodelay_once, shutdown, writable};
 use crate::proto::fragments::IOV_MAX;
 use crate::proto::{Error, ReadState};
-use crate::rt::{Runtime, StreamIo};
+use crate::rt::Runtime;
 use crate::timer::OpTimer;
 
 /// `poll_fill_buf`: the buffered bytes, or one `recv` of a segment when there are none.
@@ -42,7 +43,7 @@ fn poll_fill_buf<'a, R: Runtime>(
     } = parts;
     let conn = connected(directives, conn)?;
     while side.buf.is_empty() && side.buf.state() == ReadState::Open {
-        match side.buf.poll_more(task, &conn.io) {
+        match side.buf.poll_more(task, conn) {
             Poll::Ready(Ok(_)) => {}
             Poll::Ready(Err(e)) => {
                 side.poll_timer = None;
@@ -94,7 +95,7 @@ fn poll_write<R: Runtime>(
     }
     nodelay_once(directives, conn, side)?;
     let bufs = &bufs[..bufs.len().min(IOV_MAX)];
-    match conn.io.poll_write_vectored(task, bufs) {
+    match conn.poll_write_vectored(task, bufs) {
         Poll::Ready(Ok(n)) => {
             side.poll_timer = None;
             Poll::Ready(Ok(n))
@@ -105,27 +106,73 @@ fn poll_write<R: Runtime>(
             log_send_error(conn, &e);
             Poll::Ready(Err(e))
         }
-        Poll::Pending => {
-            let timeout = side.timeout.resolve(directives.send_timeout);
-            let timer = side
-                .poll_timer
-                .get_or_insert_with(|| OpTimer::idle(timeout));
-            match timer.poll_expired(rt, 0, task) {
-                Poll::Ready(()) => {
-                    side.poll_timer = None;
-                    side.closed = true;
-                    log_send_timeout(directives, conn);
-                    Poll::Ready(Err(Error::timeout().into()))
-                }
-                Poll::Pending => Poll::Pending,
-            }
-        }
+        Poll::Pending => write_pending(WriteParts { rt, directives, conn: Some(conn), side }, task),
     }
 }
 
-/// `poll_close` / `poll_shutdown`: FIN once; `Ok` on a write half already closed.
-fn poll_shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Poll<io::Result<()>> {
+/// A write that has to wait: within the send timeout, which closes the write half.
+fn write_pending<R: Runtime, T>(
+    parts: WriteParts<'_, R>,
+    task: &mut TaskContext<'_>,
+) -> Poll<io::Result<T>> {
+    let WriteParts {
+        rt,
+        directives,
+        conn,
+        side,
+    } = parts;
+    let timeout = side.timeout.resolve(directives.send_timeout);
+    let timer = side
+        .poll_timer
+        .get_or_insert_with(|| OpTimer::idle(timeout));
+    match timer.poll_expired(rt, 0, task) {
+        Poll::Ready(()) => {
+            side.poll_timer = None;
+            side.closed = true;
+            if let Some(conn) = conn {
+                log_send_timeout(directives, conn);
+            }
+            Poll::Ready(Err(Error::timeout().into()))
+        }
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+/// `poll_flush`: TLS records still queued go out (plain TCP has nothing to flush).
+fn poll_flush<R: Runtime>(
+    parts: WriteParts<'_, R>,
+    task: &mut TaskContext<'_>,
+) -> Poll<io::Result<()>> {
+    let conn = match parts.conn {
+        Some(conn) if !parts.side.closed => conn,
+        _ => return Poll::Ready(Ok(())),
+    };
+    match conn.poll_flush(task) {
+        Poll::Ready(Ok(())) => {
+            parts.side.poll_timer = None;
+            Poll::Ready(Ok(()))
+        }
+        Poll::Ready(Err(e)) => {
+            parts.side.poll_timer = None;
+            parts.side.closed = true;
+            log_send_error(conn, &e);
+            Poll::Ready(Err(e))
+        }
+        Poll::Pending => write_pending(parts, task),
+    }
+}
+
+/// `poll_close` / `poll_shutdown`: queued TLS records, then FIN once (after TLS's
+/// close_notify); `Ok` on a write half already closed.
+fn poll_shutdown<R: Runtime>(
+    mut parts: WriteParts<'_, R>,
+    task: &mut TaskContext<'_>,
+) -> Poll<io::Result<()>> {
     if parts.conn.is_none() || parts.side.closed {
+        return Poll::Ready(Ok(()));
+    }
+    std::task::ready!(poll_flush(parts.reborrow(), task))?;
+    if parts.side.closed {
         return Poll::Ready(Ok(()));
     }
     Poll::Ready(shutdown(parts).map_err(io::Error::from))
@@ -245,12 +292,12 @@ macro_rules! io_write {
                 poll_write(self.get_mut().write_parts(), task, bufs)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_flush(self.get_mut().write_parts(), task)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-                poll_shutdown(self.get_mut().write_parts())
+            fn poll_close(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_shutdown(self.get_mut().write_parts(), task)
             }
         }
 
@@ -276,12 +323,12 @@ macro_rules! io_write {
                 true
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_flush(self.get_mut().write_parts(), task)
             }
 
-            fn poll_shutdown(self: Pin<&mut Self>, _task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-                poll_shutdown(self.get_mut().write_parts())
+            fn poll_shutdown(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+                poll_shutdown(self.get_mut().write_parts(), task)
             }
         }
     };

@@ -13,6 +13,8 @@ mod halves;
 mod io;
 mod read;
 mod send;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -50,6 +52,9 @@ pub(crate) struct Rest {
     ever_connected: bool,
     /// `begin_request` without `end_request` on this connection: never pooled.
     in_flight: bool,
+    /// `setclientcert`'s certificate, for this object's handshakes.
+    #[cfg(feature = "tls")]
+    client_cert: Option<crate::tls::ClientCert>,
 }
 
 /// A stream socket of core: [`TcpSock`](crate::TcpSock) and
@@ -89,6 +94,8 @@ impl<R: Runtime> Stream<R> {
                 key: String::new(),
                 ever_connected: false,
                 in_flight: false,
+                #[cfg(feature = "tls")]
+                client_cert: None,
             },
         }
     }
@@ -150,6 +157,31 @@ impl<R: Runtime> Stream<R> {
     }
 }
 
+/// Whether the TLS layer holds decrypted bytes nobody read.
+fn tls_holds_plaintext<R: Runtime>(conn: &Conn<R>) -> bool {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = conn.tls() {
+        return tls.has_plaintext();
+    }
+    let _ = conn;
+    false
+}
+
+/// What `set_keepalive` makes of bytes that arrived after the last read (spec §5.4 step
+/// 8): `None` if the connection may be pooled.
+fn arrived_after_read<R: Runtime>(conn: &Conn<R>) -> Option<Error> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = conn.tls() {
+        return match tls.settle(conn.io.as_fd()) {
+            crate::tls::Settled::Quiet => None,
+            crate::tls::Settled::Data => Some(Error::from_kind(ErrorKind::DubiousState)),
+            crate::tls::Settled::Closed => Some(Error::closed()),
+        };
+    }
+    (fd::read_one_byte(&conn.io) != Probe::Quiet)
+        .then(|| Error::from_kind(ErrorKind::DubiousState))
+}
+
 impl<R: Runtime> StreamSock for Stream<R> {
     type ReadHalf<'a> = ReadHalf<'a, R>;
     type WriteHalf<'a> = WriteHalf<'a, R>;
@@ -209,15 +241,19 @@ impl<R: Runtime> StreamSock for Stream<R> {
         if probe == Probe::Hangup {
             return Err(Error::closed());
         }
-        // 3. Unconsumed bytes: nothing changes, the connection stays usable.
-        if !self.read.buf.is_empty() {
+        // 3. Unconsumed bytes (decrypted ones TLS holds too): nothing changes, the
+        //    connection stays usable.
+        if !self.read.buf.is_empty() || tls_holds_plaintext(conn) {
             return Err(Error::from_kind(ErrorKind::UnreadData));
         }
         // 8. Bytes that arrived after the last read: one byte is read; unless that would
-        //    block, the connection is closed.
-        if probe == Probe::Readable && fd::read_one_byte(&conn.io) != Probe::Quiet {
-            drop(self.disconnect());
-            return Err(Error::from_kind(ErrorKind::DubiousState));
+        //    block, the connection is closed. Over TLS what arrived is read and decrypted:
+        //    session tickets are no unread data (spec §12.4).
+        if probe == Probe::Readable {
+            if let Some(e) = arrived_after_read(conn) {
+                drop(self.disconnect());
+                return Err(e);
+            }
         }
         let directives = self.worker.directives();
         // Zero (here or in the directive) keeps the connection until the server closes it.

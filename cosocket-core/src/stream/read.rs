@@ -177,7 +177,7 @@ async fn wait<R: Runtime, Rd: Reader>(
 ) -> Result<Rd::Output> {
     let mut timer = OpTimer::idle(side.settings.timeout.resolve(directives.read_timeout));
     poll_fn(|task| {
-        if let Poll::Ready(result) = call.poll(&mut side.buf, &conn.io, task) {
+        if let Poll::Ready(result) = call.poll(&mut side.buf, conn, task) {
             return Poll::Ready(logged(directives, conn, result));
         }
         let progress = side.buf.received();
@@ -225,7 +225,17 @@ macro_rules! stream_read {
             }
 
             fn receive_all(&mut self) -> impl Future<Output = Result<Bytes>> + Send {
-                read(self.read_parts(), All)
+                let parts = self.read_parts();
+                let conn = parts.conn;
+                async move {
+                    let all = read(parts, All).await?;
+                    // A TLS stream that ended without close_notify may have been cut
+                    // short by an attacker: its "all" is only a partial (spec §12.4).
+                    if conn.is_some_and(Conn::truncated) {
+                        return Err(Error::from_kind(ErrorKind::Truncated).with_partial(all));
+                    }
+                    Ok(all)
+                }
             }
 
             fn receive_exact(&mut self, n: usize) -> impl Future<Output = Result<Bytes>> + Send {

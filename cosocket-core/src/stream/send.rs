@@ -12,7 +12,7 @@ use crate::config::Directives;
 use crate::conn::Conn;
 use crate::options::SocketOption;
 use crate::proto::{Error, ErrorKind, FragmentList, Fragments, Result, Timeout};
-use crate::rt::{Runtime, StreamIo};
+use crate::rt::Runtime;
 use crate::socket::StreamWrite;
 use crate::timer::OpTimer;
 use crate::{fd, log};
@@ -67,6 +67,18 @@ pub(crate) struct WriteParts<'a, R: Runtime> {
     pub(crate) side: &'a mut WriteSide<R::Sleep>,
 }
 
+impl<R: Runtime> WriteParts<'_, R> {
+    /// The same parts for a shorter borrow.
+    pub(crate) fn reborrow(&mut self) -> WriteParts<'_, R> {
+        WriteParts {
+            rt: self.rt,
+            directives: self.directives,
+            conn: self.conn,
+            side: &mut *self.side,
+        }
+    }
+}
+
 /// Closes the write half if a send is dropped after writing part of its bytes: the peer
 /// would otherwise see a truncated message followed by the next one.
 struct PartialWrite<'a> {
@@ -113,17 +125,33 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
     let result = poll_fn(|task| {
         loop {
             if list.is_done() {
-                return Poll::Ready(Ok(total));
+                // TLS: the last records may still wait to be written.
+                match conn.poll_flush(task) {
+                    Poll::Ready(Ok(())) => return Poll::Ready(Ok(total)),
+                    Poll::Ready(Err(e)) => {
+                        log_send_error(conn, &e);
+                        return Poll::Ready(Err(Error::from_io(&e)));
+                    }
+                    Poll::Pending => {
+                        return match timer.poll_expired(rt, total as u64, task) {
+                            Poll::Ready(()) => {
+                                log_send_timeout(directives, conn);
+                                Poll::Ready(Err(Error::timeout()))
+                            }
+                            Poll::Pending => Poll::Pending,
+                        };
+                    }
+                }
             }
             // One walk of the list: a stack batch that it did not fill is all of it.
             let mut stack = [IoSlice::new(&[]); STACK_SLICES];
             let n = list.fill_io_slices(&mut stack);
             let polled = if n < STACK_SLICES {
-                conn.io.poll_write_vectored(task, &stack[..n])
+                conn.poll_write_vectored(task, &stack[..n])
             } else {
                 let mut slices = Vec::new();
                 list.io_slices(&mut slices);
-                conn.io.poll_write_vectored(task, &slices)
+                conn.poll_write_vectored(task, &slices)
             };
             match polled {
                 Poll::Ready(Ok(0)) => {
@@ -230,6 +258,11 @@ pub(crate) fn shutdown<R: Runtime>(parts: WriteParts<'_, R>) -> Result<()> {
         _ => return Err(Error::closed()),
     };
     parts.side.closed = true;
+    // TLS ends its stream with close_notify before the FIN.
+    #[cfg(feature = "tls")]
+    if let Some(tls) = conn.tls() {
+        tls.close_notify(std::os::fd::AsFd::as_fd(&conn.io));
+    }
     rustix::net::shutdown(&conn.io, rustix::net::Shutdown::Write)
         .map_err(|e| Error::from_os(e.raw_os_error()))
 }
