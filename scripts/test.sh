@@ -31,6 +31,9 @@ step "the facade with no feature, each feature alone, and all"
 cargo check -p cosocket --locked --no-default-features
 cargo check -p cosocket --locked --no-default-features --features tokio
 cargo check -p cosocket --locked --no-default-features --features smol
+cargo check -p cosocket --locked --no-default-features --features tls
+cargo check -p cosocket --locked --no-default-features --features tokio,tls
+cargo check -p cosocket --locked --no-default-features --features smol,tls-native-roots
 cargo check -p cosocket --locked --all-features
 
 step "the conformance suite without the in-tree backends (what a third-party backend gets)"
@@ -49,6 +52,9 @@ step "the examples, run (each asserts what it prints)"
 for example in quickstart pooling proxy; do
     timeout 120 cargo run -q -p cosocket --example "$example" --features tokio --locked >/dev/null
 done
+# The TLS example starts a real `openssl s_server` and checks a verified request and a
+# resumed session.
+timeout 120 cargo run -q -p cosocket --example tls --features tokio,tls --locked >/dev/null
 
 step "parity with OpenResty's recordings (tokio current-thread, tokio multi-thread, smol)"
 bash scripts/parity.sh

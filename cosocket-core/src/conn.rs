@@ -34,7 +34,7 @@ pub(crate) struct Conn<R: Runtime> {
     pub(crate) peer: String,
     /// The pool count unit this connection holds (spec §5.2), if a pool counts it.
     pub(crate) slot: Mutex<Option<Slot>>,
-    /// The TLS layer, once a handshake completed (spec §12): it travels with the
+    /// The TLS layer, once a handshake completed (spec §8.3): it travels with the
     /// connection, so a pooled TLS connection comes back handshaked.
     #[cfg(feature = "tls")]
     pub(crate) tls: std::sync::OnceLock<crate::tls::TlsConn>,
@@ -112,7 +112,7 @@ impl<R: Runtime> Conn<R> {
 }
 
 /// A TLS connection says close_notify when it closes, whoever drops it last (the socket,
-/// a half, the pool), as TLS requires; OpenResty never does (spec §12.5).
+/// a half, the pool), as TLS requires; OpenResty never does (spec §8.5).
 #[cfg(feature = "tls")]
 impl<R: Runtime> Drop for Conn<R> {
     fn drop(&mut self) {

@@ -14,8 +14,16 @@ use crate::socket::{TcpSock, UdpSock, UnixSock};
 /// so run on every backend.
 pub trait Cosockets: Clone + Send + Sync + 'static {
     /// `ngx.socket.tcp()` / `ngx.socket.stream()`: one type for TCP and Unix streams, as an
-    /// OpenResty object may connect to a host and later to a Unix path.
+    /// OpenResty object may connect to a host and later to a Unix path. With the `tls`
+    /// feature it also speaks TLS ([`TlsSock`](crate::TlsSock)), so that client
+    /// libraries generic over the context can call `ssl_handshake`.
+    #[cfg(not(feature = "tls"))]
     type Stream: TcpSock + UnixSock + 'static;
+    /// OpenResty object may connect to a host and later to a Unix path. With the `tls`
+    /// feature it also speaks TLS ([`TlsSock`](crate::TlsSock)), so that client
+    /// libraries generic over the context can call `ssl_handshake`.
+    #[cfg(feature = "tls")]
+    type Stream: TcpSock + UnixSock + crate::TlsSock + 'static;
     /// `ngx.socket.udp()`.
     type Datagram: UdpSock + 'static;
 

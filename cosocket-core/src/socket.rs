@@ -352,7 +352,7 @@ pub trait UdpSock: Send {
 }
 
 /// TLS on a stream socket (feature `tls`): OpenResty's `sslhandshake` and
-/// `setclientcert` (spec §12). [`Stream`](crate::Stream) implements it; generic client
+/// `setclientcert` (spec §8.3). [`Stream`](crate::Stream) implements it; generic client
 /// code asks for it with `where C::Stream: TlsSock`.
 ///
 /// After the handshake every reader, `send` and the I/O traits carry plaintext over the

@@ -63,18 +63,18 @@ pub enum ErrorKind {
     /// was closed, never pooled.
     RequestInFlight,
     /// `handshake failed`: a TLS handshake failed (the peer is not TLS, refused our
-    /// client certificate, closed or reset); the connection was closed (spec §12.1).
+    /// client certificate, closed or reset); the connection was closed (spec §8.3).
     Handshake,
     /// A certificate verification failure after a TLS handshake, with OpenSSL's text
     /// (`18: self-signed certificate`, `certificate host mismatch`, …); the connection
-    /// was closed (spec §12.2).
+    /// was closed (spec §8.5).
     Verify,
     /// `error`: a TLS record or alert the connection could not accept after the
     /// handshake (OpenResty's text of a failed SSL read); the read half is closed.
     Tls,
     /// `truncated`: the peer ended a TLS stream without close_notify while
     /// `receive_all` read to its end, so the end may be an attacker's. OpenResty returns
-    /// the data as complete; cosocket returns it as the partial (spec §12.4).
+    /// the data as complete; cosocket returns it as the partial (spec §8.5).
     Truncated,
 }
 

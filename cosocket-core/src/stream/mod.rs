@@ -248,7 +248,7 @@ impl<R: Runtime> StreamSock for Stream<R> {
         }
         // 8. Bytes that arrived after the last read: one byte is read; unless that would
         //    block, the connection is closed. Over TLS what arrived is read and decrypted:
-        //    session tickets are no unread data (spec §12.4).
+        //    session tickets are no unread data (spec §8.5).
         if probe == Probe::Readable {
             if let Some(e) = arrived_after_read(conn) {
                 drop(self.disconnect());

@@ -230,7 +230,7 @@ macro_rules! stream_read {
                 async move {
                     let all = read(parts, All).await?;
                     // A TLS stream that ended without close_notify may have been cut
-                    // short by an attacker: its "all" is only a partial (spec §12.4).
+                    // short by an attacker: its "all" is only a partial (spec §8.5).
                     if conn.is_some_and(Conn::truncated) {
                         return Err(Error::from_kind(ErrorKind::Truncated).with_partial(all));
                     }

@@ -1,4 +1,4 @@
-//! `sslhandshake` and `setclientcert` (spec §12) on core's stream socket: the handshake
+//! `sslhandshake` and `setclientcert` (spec §8.3) on core's stream socket: the handshake
 //! runs over the socket's connection within the connect timeout and installs the TLS
 //! layer into the connection, so the halves, the readers and the pool all see it.
 
@@ -12,7 +12,7 @@ use crate::socket::TlsSock;
 use crate::tls::{self, ClientCert, TlsConn, TlsInfo, TlsOptions, TlsSession};
 
 /// Closes the connection unless disarmed: a handshake that failed, or was dropped half
-/// way, leaves a connection nobody can read (spec §12.1: every handshake failure closes).
+/// way, leaves a connection nobody can read (spec §8.3: every handshake failure closes).
 struct CloseUnlessDone<'a, R: Runtime> {
     stream: &'a mut Stream<R>,
     armed: bool,
@@ -26,7 +26,7 @@ impl<R: Runtime> Drop for CloseUnlessDone<'_, R> {
     }
 }
 
-/// A second handshake on a TLS connection (spec §12.1): no traffic, no check.
+/// A second handshake on a TLS connection (spec §8.3): no traffic, no check.
 fn immediate(options: &TlsOptions, tls: &TlsConn) -> Option<TlsSession> {
     if !options.want_session {
         return None;

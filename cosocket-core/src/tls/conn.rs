@@ -1,4 +1,4 @@
-//! A connection's TLS state after its handshake (spec §12.4): rustls's sans-IO
+//! A connection's TLS state after its handshake (spec §8.5): rustls's sans-IO
 //! `ClientConnection` between the registered stream and the receive buffer. Reads decrypt
 //! into the buffer through [`Recv`](crate::proto::Recv), writes encrypt the fragment
 //! slices, so every reader and the I/O traits work on the plaintext with no change, and
@@ -145,7 +145,7 @@ impl TlsConn {
     /// At most `buf.len()` plaintext bytes: those rustls holds, else ciphertext read and
     /// decrypted until a record completes or the stream would block. `Ok(0)` is the end
     /// of the stream: the peer's close_notify, a FIN without it, or an RST (OpenResty
-    /// reads all three as EOF over TLS, spec §12.4; the last two mark it truncated).
+    /// reads all three as EOF over TLS, spec §8.5; the last two mark it truncated).
     pub(crate) fn poll_read<S: StreamIo + ?Sized>(
         &self,
         io: &S,
@@ -246,7 +246,7 @@ impl TlsConn {
     }
 
     /// close_notify, written now if the socket takes it (TLS requires it; OpenResty never
-    /// sends one, spec §12.5). Nothing after a fatal error or a truncation.
+    /// sends one, spec §8.5). Nothing after a fatal error or a truncation.
     pub(crate) fn close_notify(&self, fd: BorrowedFd<'_>) {
         if !self.notify.swap(false, Ordering::Relaxed) {
             return;

@@ -1,4 +1,4 @@
-//! One TLS handshake over a connected stream (spec §12.1): prepared without traffic (the
+//! One TLS handshake over a connected stream (spec §8.3): prepared without traffic (the
 //! errors that leave the connection open), then driven within the connect timeout,
 //! verified once complete, and turned into the connection's [`TlsConn`].
 
@@ -99,7 +99,7 @@ pub(crate) fn prepare(
 }
 
 /// Runs a prepared handshake on `io` until `deadline` (the connect timeout), then
-/// verifies. Every error here means the connection must be closed (spec §12.1).
+/// verifies. Every error here means the connection must be closed (spec §8.3).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn handshake<R: Runtime>(
     rt: &R,

@@ -1,4 +1,4 @@
-//! TLS on stream sockets (feature `tls`; spec §12): OpenResty's `sslhandshake` and
+//! TLS on stream sockets (feature `tls`; spec §8.3, §8.5): OpenResty's `sslhandshake` and
 //! `setclientcert` as [`TlsSock`](crate::TlsSock), implemented once in core over
 //! rustls's sans-IO client, so every backend has TLS with no code of its own.
 //!
@@ -15,7 +15,7 @@
 //! The error texts are OpenResty's: `handshake failed`, `timeout` (the handshake is
 //! bounded by the connect timeout), `closed`, `SSL_set_tlsext_host_name failed`,
 //! `certificate host mismatch` and OpenSSL's verify texts (the table of rustls's errors
-//! and their texts is in `tls/verify.rs` and in `docs/semantics.md` §12).
+//! and their texts is in `tls/verify.rs` and in `docs/semantics.md` §8.5).
 
 mod config;
 mod conn;

@@ -1,4 +1,4 @@
-//! The values a TLS handshake takes (spec §12): per-handshake [`TlsOptions`], the
+//! The values a TLS handshake takes (spec §8.3): per-handshake [`TlsOptions`], the
 //! protocol versions, the trust store and the client certificate, which the directives
 //! ([`TlsDirectives`]) also carry as a context's defaults.
 

@@ -1,4 +1,4 @@
-//! TLS sessions (spec §12.3): the value `ssl_handshake` returns and a later handshake
+//! TLS sessions (spec §8.3): the value `ssl_handshake` returns and a later handshake
 //! offers for resumption, and the per-handshake store through which rustls reads the
 //! offered session and writes the new one.
 

@@ -1,4 +1,4 @@
-//! Certificate verification, after the handshake (spec §12.2): OpenResty runs OpenSSL with
+//! Certificate verification, after the handshake (spec §8.5): OpenResty runs OpenSSL with
 //! `SSL_VERIFY_NONE` and checks the result once the handshake completed, so the server
 //! always sees a finished handshake and the client closes the connection itself on a
 //! failure, with OpenSSL's texts. rustls verifies during the handshake; here its verifier
