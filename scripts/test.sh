@@ -17,6 +17,11 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 if ! command -v python3 >/dev/null; then
     apt-get update -qq && apt-get install -y -qq python3
 fi
+# The TLS server cases (conformance `tls_servers`) run a real `openssl s_server` and nginx
+# with `ssl` (Debian's `nginx` package holds /usr/sbin/nginx, often outside a user's PATH).
+if ! command -v openssl >/dev/null || ! { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then
+    apt-get update -qq && apt-get install -y -qq openssl nginx
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

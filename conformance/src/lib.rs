@@ -27,6 +27,8 @@
 
 mod case;
 pub mod cases;
+#[cfg(feature = "tls")]
+pub mod certs;
 pub mod harness;
 #[cfg(feature = "harnesses")]
 pub mod harnesses;
@@ -35,6 +37,8 @@ pub mod parity;
 pub mod peer;
 pub mod render;
 pub mod runtime_contract;
+#[cfg(feature = "tls")]
+pub mod servers;
 
 pub use case::Case;
 pub use harness::{Harness, RuntimeHarness, Task};
@@ -56,6 +60,17 @@ macro_rules! conformance_tests {
 macro_rules! conformance_tokio_io_tests {
     ($harness:expr) => {
         $crate::__conformance_tokio_io_cases!($crate::__conformance_test, $harness);
+    };
+}
+
+/// Expands into one `#[test]` per case against real TLS servers (feature `tls`):
+/// `openssl s_server` and nginx with `ssl`, started by [`servers`] (they must be
+/// installed: `apt-get install openssl nginx`; a missing one fails, never skips).
+#[cfg(feature = "tls")]
+#[macro_export]
+macro_rules! conformance_tls_server_tests {
+    ($harness:expr) => {
+        $crate::__conformance_tls_server_cases!($crate::__conformance_test, $harness);
     };
 }
 

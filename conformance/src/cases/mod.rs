@@ -43,6 +43,8 @@ mod requests;
 mod send;
 mod surface;
 mod timeouts;
+#[cfg(feature = "tls")]
+mod tls_servers;
 mod udp;
 mod until;
 
@@ -62,6 +64,8 @@ pub use requests::*;
 pub use send::*;
 pub use surface::*;
 pub use timeouts::*;
+#[cfg(feature = "tls")]
+pub use tls_servers::*;
 pub use udp::*;
 pub use until::*;
 
@@ -209,6 +213,29 @@ macro_rules! __conformance_tokio_io_cases {
             x_tokio_copy
             x_tokio_copy_bidirectional
             x_tokio_borrowed_halves
+        );
+    };
+}
+
+/// The cases against real TLS servers, for
+/// [`conformance_tls_server_tests!`](crate::conformance_tls_server_tests).
+#[cfg(feature = "tls")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tls_server_cases {
+    ($m:path, $harness:expr) => {
+        $m!($harness;
+            x_tls_openssl_tls12_verified_get
+            x_tls_openssl_tls13_verified_get
+            x_tls_openssl_version_mismatch
+            x_tls_openssl_verify_failures
+            x_tls_openssl_mutual_tls
+            x_tls_openssl_resumption_tls12
+            x_tls_openssl_resumption_tls13
+            x_tls_nginx_keepalive_and_pool
+            x_tls_nginx_large_and_chunked_bodies
+            x_tls_nginx_pool_key_separates_tls_and_plain
+            x_tls_nginx_pooled_with_tickets_unread
         );
     };
 }

@@ -72,6 +72,37 @@ pub enum Call {
     Spawn(String, Vec<Op>),
     /// `ngx.thread.wait`.
     Wait(String),
+    /// `sslhandshake(reuse, server_name, verify)` (FORMAT §10.5).
+    SslHandshake(Handshake),
+    /// `setclientcert(cert, key)`: the named certificate, or `None` to clear.
+    SetClientCert(Option<String>),
+}
+
+/// `sslhandshake`'s arguments (FORMAT §10.5); absent trailing ones are not passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// The first argument.
+    pub reuse: Reuse,
+    /// `server_name`.
+    pub server_name: Option<String>,
+    /// `ssl_verify`: only `true` verifies.
+    pub verify: Option<bool>,
+    /// Where the first return value is kept.
+    pub save_as: Option<String>,
+}
+
+/// `sslhandshake`'s `reused_session` argument.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Reuse {
+    /// `nil`: a new session is returned.
+    #[default]
+    Nil,
+    /// `false`: `true` is returned instead of a session.
+    False,
+    /// `true`: as `nil`.
+    True,
+    /// The session an earlier handshake saved under this slot.
+    Slot(String),
 }
 
 /// Where `connect` / `setpeername` go.
@@ -251,6 +282,27 @@ impl Call {
                 Self::Spawn(thread, ops)
             }
             "wait" => Self::Wait(f.need_string("thread")?.to_owned()),
+            "sslhandshake" => Self::SslHandshake(Handshake {
+                reuse: match f.get("reuse") {
+                    None => Reuse::Nil,
+                    Some(Value::Bool(false)) => Reuse::False,
+                    Some(Value::Bool(true)) => Reuse::True,
+                    Some(Value::String(slot)) => Reuse::Slot(slot.clone()),
+                    Some(v) => return Err(format!("bad \"reuse\": {v}")),
+                },
+                server_name: f.string("server_name")?.map(str::to_owned),
+                verify: f.bool("verify")?,
+                save_as: f.string("save_as")?.map(str::to_owned),
+            }),
+            "setclientcert" => match (f.string("cert")?, f.string("key")?) {
+                (None, None) => Self::SetClientCert(None),
+                (Some(cert), Some(key)) if cert == key => Self::SetClientCert(Some(cert.to_owned())),
+                (cert, key) => {
+                    return Err(format!(
+                        "setclientcert takes one certificate's cert and key: {cert:?}, {key:?}"
+                    ));
+                }
+            },
             other => return Err(format!("unknown op {other:?} (not in FORMAT §3.6)")),
         })
     }

@@ -52,12 +52,22 @@ pub(crate) fn run<H: Harness>(
             (name, target)
         })
         .collect();
+    #[allow(unused_mut)]
+    let mut directives = Case::<H>::directives();
+    #[cfg(feature = "tls")]
+    if let Err(e) = super::tls::apply(scenario.nginx.as_ref(), &mut directives) {
+        return Outcome {
+            ops: Vec::new(),
+            peer: None,
+            error: Some(format!("the nginx object: {e}")),
+        };
+    }
     let (done, outcome) = mpsc::channel();
     let h = harness.clone();
     let ops = scenario.ops.clone();
     let grace = scenario.grace();
     harness.block_on(Box::pin(async move {
-        let cx = h.context(Case::<H>::directives());
+        let cx = h.context(directives);
         let request = Request::new(h, cx, targets);
         let records = request.clone().run_list(ops, Some(progress)).await;
         request.end().await;

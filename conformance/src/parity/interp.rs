@@ -48,6 +48,9 @@ pub(crate) struct Request<H: Harness> {
     threads: Arc<Mutex<HashMap<String, oneshot::Receiver<Vec<Value>>>>>,
     /// The request's latest `mark`, for a task that has none of its own.
     last_mark: Arc<Mutex<Option<Instant>>>,
+    /// TLS sessions saved by `sslhandshake`'s `save_as`, shared by every task.
+    #[cfg(feature = "tls")]
+    sessions: super::tls::Sessions,
 }
 
 impl<H: Harness> Clone for Request<H> {
@@ -59,6 +62,8 @@ impl<H: Harness> Clone for Request<H> {
             objects: self.objects.clone(),
             threads: Arc::clone(&self.threads),
             last_mark: Arc::clone(&self.last_mark),
+            #[cfg(feature = "tls")]
+            sessions: Arc::clone(&self.sessions),
         }
     }
 }
@@ -130,6 +135,8 @@ impl<H: Harness> Request<H> {
             objects: Objects::new(),
             threads: Arc::default(),
             last_mark: Arc::default(),
+            #[cfg(feature = "tls")]
+            sessions: Arc::default(),
         }
     }
 
@@ -439,6 +446,12 @@ impl<H: Harness> Request<H> {
                 Ok(option) => render::number(&soft(s.get_option(option))?),
                 Err(e) => render::failure(&e),
             },
+            #[cfg(feature = "tls")]
+            Call::SslHandshake(handshake) => {
+                super::tls::handshake(s, handshake, &self.sessions).await?
+            }
+            #[cfg(feature = "tls")]
+            Call::SetClientCert(name) => super::tls::set_client_cert(s, name.as_deref())?,
             _ => return Err(format!("a tcp socket has no method {}", op.name)),
         })
     }

@@ -20,6 +20,8 @@ mod objects;
 pub mod render;
 pub mod runner;
 pub mod scenario;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use args::{Args, Backend, USAGE};
 pub use runner::{RunSummary, run_dir, run_scenario};

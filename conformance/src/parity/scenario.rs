@@ -25,6 +25,44 @@ pub struct Scenario {
     /// How long the peer waits for its scripts after request end (FORMAT §3.5).
     #[serde(default)]
     pub peer_grace_ms: Option<u64>,
+    /// The client's TLS settings: nginx directives of the location (FORMAT §10.2).
+    #[serde(default)]
+    pub nginx: Option<Nginx>,
+}
+
+/// FORMAT §10.2's `nginx` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nginx {
+    /// `lua_ssl_trusted_certificate`: certificate names (one, or a list for a bundle).
+    #[serde(default)]
+    pub lua_ssl_trusted_certificate: Option<Names>,
+    /// `lua_ssl_verify_depth`.
+    #[serde(default)]
+    pub lua_ssl_verify_depth: Option<u32>,
+    /// `lua_ssl_protocols`, e.g. `"TLSv1.2 TLSv1.3"`.
+    #[serde(default)]
+    pub lua_ssl_protocols: Option<String>,
+}
+
+/// One certificate name or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Names {
+    /// One name.
+    One(String),
+    /// A bundle.
+    Many(Vec<String>),
+}
+
+impl Names {
+    /// The names in order.
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            Self::One(name) => vec![name.as_str()],
+            Self::Many(names) => names.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 impl Scenario {

@@ -41,6 +41,8 @@ mod state;
 mod target;
 mod tcp;
 mod temp_dir;
+#[cfg(feature = "tls")]
+mod tls;
 mod udp;
 
 #[cfg(test)]
@@ -55,8 +57,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 pub use bytes::{bytes_to_latin1, latin1_to_bytes};
-pub use report::{ConnectionReport, End, PeerReport, summarize};
-pub use spec::{PeerKind, PeerSpec, Step};
+pub use report::{ConnectionReport, End, Handshake, PeerReport, TlsReport, summarize};
+pub use spec::{PeerKind, PeerSpec, Step, TlsServerSpec};
 pub use target::Target;
 
 use state::Shared;
@@ -104,7 +106,7 @@ impl Peer {
         };
         let shared = Arc::clone(&peer.shared);
         match spec.kind {
-            PeerKind::Tcp => {
+            PeerKind::Tcp | PeerKind::Tls => {
                 let (listener, addr) = tcp::listen_tcp()?;
                 peer.addr = Some(addr);
                 let thread = tcp::spawn_acceptor(listener, true, spec.clone(), shared)?;
@@ -140,7 +142,9 @@ impl Peer {
             return Ok(target.clone());
         }
         let target = match (name, self.kind) {
-            ("peer", PeerKind::Tcp | PeerKind::Udp) => Target::loopback(self.port()),
+            ("peer", PeerKind::Tcp | PeerKind::Tls | PeerKind::Udp) => {
+                Target::loopback(self.port())
+            }
             ("peer" | "unix", PeerKind::Unix) => {
                 let path = self.path.as_deref();
                 Target::unix(path.ok_or_else(|| invalid("unix peer without a path".into()))?)?
@@ -194,7 +198,7 @@ impl Peer {
         self.shared.wait_scripts(Instant::now() + grace);
         let report = match self.kind {
             PeerKind::Udp => PeerReport::Datagrams(self.shared.datagrams()),
-            PeerKind::Tcp | PeerKind::Unix | PeerKind::None => {
+            PeerKind::Tcp | PeerKind::Tls | PeerKind::Unix | PeerKind::None => {
                 PeerReport::Connections(self.shared.connections())
             }
         };

@@ -39,10 +39,56 @@ impl End {
 /// One accepted connection in the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionReport {
-    /// Every byte the peer read from the connection, in order.
+    /// Every byte the peer read from the connection, in order (plaintext over TLS).
     pub recv: Vec<u8>,
     /// How it ended.
     pub end: End,
+    /// `false` for a peer with `log_recv: false`: `recv` is reported as `null`.
+    pub logged: bool,
+    /// What a `tls` peer saw (FORMAT §10.4); `None` for other peers.
+    pub tls: Option<TlsReport>,
+}
+
+impl ConnectionReport {
+    /// A plain connection's report.
+    pub fn plain(recv: Vec<u8>, end: End) -> Self {
+        Self {
+            recv,
+            end,
+            logged: true,
+            tls: None,
+        }
+    }
+}
+
+/// How a `tls` peer's handshake went (FORMAT §10.4 `handshake`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handshake {
+    /// The client sent nothing before closing or the snapshot.
+    #[default]
+    None,
+    /// The server's handshake failed.
+    Failed,
+    /// The handshake completed.
+    Ok,
+}
+
+/// FORMAT §10.4's keys of a `tls` peer's connection.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsReport {
+    /// How the handshake went.
+    pub handshake: Handshake,
+    /// `"TLSv1.2"` / `"TLSv1.3"` after a successful handshake.
+    pub tls_version: Option<&'static str>,
+    /// The server name of the ClientHello, as sent.
+    pub sni: Option<String>,
+    /// Whether the handshake resumed a session.
+    pub resumed: bool,
+    /// The subject CN of the verified client certificate.
+    pub client_cert: Option<String>,
+    /// Whether the client's close_notify arrived before its FIN; reported only when the
+    /// client ended the stream (`end` `eof`) after a completed handshake.
+    pub close_notify: bool,
 }
 
 /// The peer's snapshot (FORMAT §3.4, §3.5).
@@ -69,7 +115,12 @@ impl PeerReport {
                         } else {
                             bytes_to_latin1(&c.recv)
                         };
-                        json!({"recv": recv, "end": c.end.as_str()})
+                        let recv = if c.logged { json!(recv) } else { Value::Null };
+                        let mut object = json!({"recv": recv, "end": c.end.as_str()});
+                        if let (Some(tls), Value::Object(o)) = (&c.tls, &mut object) {
+                            tls.add_to(o, c.end);
+                        }
+                        object
                     })
                     .collect();
                 json!({ "connections": connections })
@@ -98,6 +149,25 @@ impl PeerReport {
     }
 }
 
+impl TlsReport {
+    /// The keys of FORMAT §10.4, after `recv` and `end`.
+    fn add_to(&self, object: &mut serde_json::Map<String, Value>, end: End) {
+        let handshake = match self.handshake {
+            Handshake::None => "none",
+            Handshake::Failed => "failed",
+            Handshake::Ok => "ok",
+        };
+        let close_notify = (self.handshake == Handshake::Ok && end == End::Eof)
+            .then_some(self.close_notify);
+        object.insert("handshake".into(), json!(handshake));
+        object.insert("tls_version".into(), json!(self.tls_version));
+        object.insert("sni".into(), json!(self.sni));
+        object.insert("resumed".into(), json!(self.resumed));
+        object.insert("client_cert".into(), json!(self.client_cert));
+        object.insert("close_notify".into(), json!(close_notify));
+    }
+}
+
 /// `"<N bytes md5=HEX>"`: length in bytes and lower-case hex md5, FORMAT's rendering of
 /// long byte strings (§3.4 for peer logs, §3.6 `summary` for op results).
 pub fn summarize(b: &[u8]) -> String {
@@ -123,14 +193,8 @@ mod tests {
     #[test]
     fn recv_is_summarized_only_over_4096_bytes() {
         let report = PeerReport::Connections(vec![
-            ConnectionReport {
-                recv: vec![0xff; 4096],
-                end: End::Eof,
-            },
-            ConnectionReport {
-                recv: [b'a'; 5000].to_vec(),
-                end: End::Open,
-            },
+            ConnectionReport::plain(vec![0xff; 4096], End::Eof),
+            ConnectionReport::plain([b'a'; 5000].to_vec(), End::Open),
         ]);
         let json = report.to_json();
         assert_eq!(json["connections"][0]["recv"], "\u{ff}".repeat(4096));

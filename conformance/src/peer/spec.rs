@@ -28,6 +28,68 @@ pub struct PeerSpec {
     pub default: Option<Vec<Step>>,
     /// The bound of peer reads in ms (default 3000).
     pub recv_timeout_ms: Option<u64>,
+    /// `log_recv` (default true): `false` reports `recv` as `null` (FORMAT §10.4, for a
+    /// `tcp` peer that receives a ClientHello whose bytes differ from run to run).
+    pub log_recv: Option<bool>,
+    /// The server side of a `tls` peer (FORMAT §10.3).
+    pub tls: Option<TlsServerSpec>,
+}
+
+/// FORMAT §10.3's keys of a `tls` peer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerSpec {
+    /// The certificate the server presents (a FORMAT §10.1 name).
+    #[serde(default = "default_cert")]
+    pub cert: String,
+    /// The lowest version accepted: `"1.2"` or `"1.3"`.
+    #[serde(default = "default_min")]
+    pub tls_min: String,
+    /// The highest version accepted.
+    #[serde(default = "default_max")]
+    pub tls_max: String,
+    /// A client certificate verified against `ca` is required.
+    #[serde(default)]
+    pub require_client_cert: bool,
+    /// A client certificate is asked for but not required.
+    #[serde(default)]
+    pub request_client_cert: bool,
+    /// TLS 1.3 session tickets sent after the handshake.
+    #[serde(default = "default_tickets")]
+    pub tickets: usize,
+    /// The wait between the first ClientHello bytes and the answer.
+    #[serde(default)]
+    pub handshake_delay_ms: u64,
+}
+
+fn default_cert() -> String {
+    "ca_test_local".into()
+}
+
+fn default_min() -> String {
+    "1.2".into()
+}
+
+fn default_max() -> String {
+    "1.3".into()
+}
+
+fn default_tickets() -> usize {
+    2
+}
+
+impl Default for TlsServerSpec {
+    fn default() -> Self {
+        Self {
+            cert: default_cert(),
+            tls_min: default_min(),
+            tls_max: default_max(),
+            require_client_cert: false,
+            request_client_cert: false,
+            tickets: default_tickets(),
+            handshake_delay_ms: 0,
+        }
+    }
 }
 
 /// FORMAT §3.1's `peer.type`.
@@ -42,6 +104,8 @@ pub enum PeerKind {
     Udp,
     /// Nothing (the scenario only talks to `closed`, `backlog_full`, ... targets).
     None,
+    /// A TCP listener on 127.0.0.1 that speaks TLS (FORMAT §10.3).
+    Tls,
 }
 
 /// One step of a peer script: a one-key JSON object of FORMAT §3.2 (stream) or §3.3 (UDP).
@@ -73,6 +137,10 @@ pub enum Step {
     Recv,
     /// UDP `{"echo": N}`: N times, receive one datagram and send it back.
     Echo(usize),
+    /// TLS `{"send_records": [S1, S2, ...]}`: one record each, all in one TCP write.
+    SendRecords(Vec<Vec<u8>>),
+    /// TLS `{"close_notify": true}`: the alert; the TCP connection stays open.
+    CloseNotify,
 }
 
 impl PeerSpec {
@@ -99,6 +167,17 @@ impl PeerSpec {
             connections: None,
             default: None,
             recv_timeout_ms: None,
+            log_recv: None,
+            tls: None,
+        }
+    }
+
+    /// A TLS peer (FORMAT §10.3) with the default server settings, running `steps` on
+    /// every connection.
+    pub fn tls(steps: Vec<Step>) -> Self {
+        Self {
+            tls: Some(TlsServerSpec::default()),
+            ..Self::with_steps(PeerKind::Tls, steps)
         }
     }
 
@@ -183,13 +262,20 @@ impl PeerSpec {
                     }
                 }
             }
-            PeerKind::Tcp | PeerKind::Unix => {
+            PeerKind::Tcp | PeerKind::Unix | PeerKind::Tls => {
                 for step in scripts.flatten() {
                     if matches!(step, Step::Recv | Step::Echo(_)) {
                         return Err(format!("peer: {step:?} is a udp step (FORMAT §3.3)"));
                     }
+                    let tls_step = matches!(step, Step::SendRecords(_) | Step::CloseNotify);
+                    if tls_step && self.kind != PeerKind::Tls {
+                        return Err(format!("peer: {step:?} is a tls step (FORMAT §10.3)"));
+                    }
                 }
             }
+        }
+        if (self.kind == PeerKind::Tls) != self.tls.is_some() {
+            return Err("peer: TLS settings go with a \"tls\" peer only".into());
         }
         Ok(())
     }
@@ -204,18 +290,35 @@ struct RawPeerSpec {
     connections: Option<Vec<Vec<Step>>>,
     default: Option<Vec<Step>>,
     recv_timeout_ms: Option<u64>,
+    log_recv: Option<bool>,
+    /// Every other key: a `tls` peer's settings (FORMAT §10.3).
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
 impl TryFrom<RawPeerSpec> for PeerSpec {
     type Error = String;
 
     fn try_from(raw: RawPeerSpec) -> Result<Self, String> {
+        let tls = match raw.kind {
+            PeerKind::Tls => Some(
+                serde_json::from_value(Value::Object(raw.rest))
+                    .map_err(|e| format!("peer: bad TLS settings (FORMAT §10.3): {e}"))?,
+            ),
+            _ if raw.rest.is_empty() => None,
+            _ => {
+                let keys: Vec<&String> = raw.rest.keys().collect();
+                return Err(format!("peer: unknown keys {keys:?}"));
+            }
+        };
         let spec = Self {
             kind: raw.kind,
             steps: raw.steps,
             connections: raw.connections,
             default: raw.default,
             recv_timeout_ms: raw.recv_timeout_ms,
+            log_recv: raw.log_recv,
+            tls,
         };
         spec.check()?;
         Ok(spec)
@@ -292,6 +395,16 @@ impl Step {
             "reset" => flag(key, value, Self::Reset)?,
             "recv" => flag(key, value, Self::Recv)?,
             "echo" => Self::Echo(count(key, value)?),
+            "send_records" => match value {
+                Value::Array(records) => Self::SendRecords(
+                    records
+                        .iter()
+                        .map(|r| byte_string(key, r))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => return Err(format!("peer step {key:?}: needs a list of strings")),
+            },
+            "close_notify" => flag(key, value, Self::CloseNotify)?,
             _ => return Err(format!("peer step {key:?}: unknown (FORMAT §3.2, §3.3)")),
         };
         Ok(step)

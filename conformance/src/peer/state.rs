@@ -4,7 +4,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::report::{ConnectionReport, End};
+use super::report::{ConnectionReport, End, TlsReport};
 
 /// How long a peer thread blocks in one syscall before it looks at the stop signal again:
 /// a stopped peer is gone within about this long, without any thread left blocking.
@@ -31,6 +31,9 @@ struct State {
 struct ConnectionLog {
     recv: Vec<u8>,
     end: Option<End>,
+    /// `log_recv: false` (FORMAT §10.4).
+    unlogged: bool,
+    tls: Option<TlsReport>,
 }
 
 impl Shared {
@@ -46,6 +49,20 @@ impl Shared {
         state.connections.push(ConnectionLog::default());
         state.running += 1;
         state.connections.len() - 1
+    }
+
+    /// Connection `index` reports `recv` as `null` (`log_recv: false`).
+    pub(crate) fn set_unlogged(&self, index: usize) {
+        if let Some(c) = self.lock().connections.get_mut(index) {
+            c.unlogged = true;
+        }
+    }
+
+    /// Changes what connection `index` reports of its TLS session (FORMAT §10.4).
+    pub(crate) fn update_tls(&self, index: usize, change: impl FnOnce(&mut TlsReport)) {
+        if let Some(c) = self.lock().connections.get_mut(index) {
+            change(c.tls.get_or_insert_with(TlsReport::default));
+        }
     }
 
     /// A script that is not a connection's (the UDP script) starts.
@@ -136,6 +153,8 @@ impl Shared {
             .map(|c| ConnectionReport {
                 recv: c.recv.clone(),
                 end: c.end.unwrap_or(End::Open),
+                logged: !c.unlogged,
+                tls: c.tls.clone(),
             })
             .collect()
     }

@@ -65,6 +65,8 @@ pub(crate) fn spawn_acceptor(
 
 fn accept_loop(listener: &Socket, tcp: bool, spec: &PeerSpec, shared: &Arc<Shared>) {
     let recv_timeout = Duration::from_millis(spec.recv_timeout_ms());
+    #[cfg(feature = "tls")]
+    let tls = spec.tls.as_ref().map(|t| (super::tls::server_config(t), t.handshake_delay_ms));
     let mut scripts = Vec::new();
     while !shared.stopped() {
         let socket = match listener.accept() {
@@ -84,19 +86,33 @@ fn accept_loop(listener: &Socket, tcp: bool, spec: &PeerSpec, shared: &Arc<Share
         }
         // Writes wake every tick too, so a peer blocked on a full send buffer stops.
         let _ = socket.set_write_timeout(Some(TICK));
-        let connection = Connection {
+        if spec.log_recv == Some(false) {
+            shared.set_unlogged(index);
+        }
+        let mut connection = Connection {
             socket,
             index,
             shared: Arc::clone(shared),
             recv_timeout,
             buf: vec![0; READ_SIZE],
+            #[cfg(feature = "tls")]
+            tls: None,
         };
         let steps = spec.script_for(index).to_vec();
+        #[cfg(feature = "tls")]
+        let tls = tls.clone();
         let thread = thread::Builder::new()
             .name(format!("cosocket-peer-conn-{index}"))
             .spawn(move || {
                 let shared = Arc::clone(&connection.shared);
                 let _ended = ScriptGuard(&shared);
+                #[cfg(feature = "tls")]
+                if let Some((config, delay)) = tls {
+                    let Ok(config) = config else { return };
+                    if !connection.tls_handshake(config, delay) {
+                        return;
+                    }
+                }
                 connection.run(&steps);
             });
         match thread {
@@ -116,16 +132,33 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// One accepted connection running its script.
-struct Connection {
-    socket: Socket,
-    index: usize,
-    shared: Arc<Shared>,
-    recv_timeout: Duration,
-    buf: Vec<u8>,
+pub(super) struct Connection {
+    pub(super) socket: Socket,
+    pub(super) index: usize,
+    pub(super) shared: Arc<Shared>,
+    pub(super) recv_timeout: Duration,
+    pub(super) buf: Vec<u8>,
+    /// A `tls` peer's session after its handshake (FORMAT §10.3).
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<super::tls::ServerTls>,
+}
+
+/// The outcome of one raw read of the socket.
+pub(super) enum Raw {
+    /// This many bytes, now at the start of `buf` (not logged).
+    Bytes(usize),
+    /// EOF.
+    Eof,
+    /// ECONNRESET or another error that leaves the connection dead.
+    Reset,
+    /// The deadline passed without data.
+    Idle,
+    /// The peer is stopping.
+    Stopped,
 }
 
 /// The outcome of one peer read.
-enum Got {
+pub(super) enum Got {
     /// This many bytes, now at the start of `buf` and in the log.
     Bytes(usize),
     /// EOF or ECONNRESET (FORMAT §3.2: a reset counts as EOF); the end is set.
@@ -137,7 +170,7 @@ enum Got {
 }
 
 /// Whether the script goes on after a step.
-enum Flow {
+pub(super) enum Flow {
     Next,
     /// The connection ended (end set) or the peer is stopping.
     Done,
@@ -166,8 +199,13 @@ impl Connection {
                 }
                 Step::Close => return self.close(),
                 Step::Reset => return self.reset(),
-                // UDP steps: `PeerSpec::check` keeps them out of stream scripts.
-                Step::Recv | Step::Echo(_) => Flow::Next,
+                #[cfg(feature = "tls")]
+                Step::SendRecords(records) => self.send_records(records),
+                #[cfg(feature = "tls")]
+                Step::CloseNotify => self.close_notify(),
+                // UDP steps: `PeerSpec::check` keeps them out of stream scripts, TLS
+                // steps out of plain ones.
+                _ => Flow::Next,
             };
             if let Flow::Done = flow {
                 return;
@@ -178,19 +216,31 @@ impl Connection {
 
     /// FORMAT §3.2 `send`: the whole data `repeat` times, blocking; a failed write ends
     /// the connection as `reset` and stops the script.
-    fn send(&self, data: &[u8], repeat: usize) -> Flow {
+    fn send(&mut self, data: &[u8], repeat: usize) -> Flow {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.send_tls(data, repeat);
+        }
         for _ in 0..repeat {
-            let mut rest = data;
-            while !rest.is_empty() {
-                if self.shared.stopped() {
-                    return Flow::Done;
-                }
-                match self.socket.send_with_flags(rest, MSG_NOSIGNAL) {
-                    Ok(0) => return self.end(End::Reset),
-                    Ok(n) => rest = &rest[n..],
-                    Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return self.end(End::Reset),
-                }
+            if let Flow::Done = self.send_bytes(data) {
+                return Flow::Done;
+            }
+        }
+        Flow::Next
+    }
+
+    /// Writes all of `data`, blocking; a failed write ends the connection as `reset`.
+    pub(super) fn send_bytes(&self, data: &[u8]) -> Flow {
+        let mut rest = data;
+        while !rest.is_empty() {
+            if self.shared.stopped() {
+                return Flow::Done;
+            }
+            match self.socket.send_with_flags(rest, MSG_NOSIGNAL) {
+                Ok(0) => return self.end(End::Reset),
+                Ok(n) => rest = &rest[n..],
+                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return self.end(End::Reset),
             }
         }
         Flow::Next
@@ -251,7 +301,7 @@ impl Connection {
         loop {
             match (&self.socket).read(&mut self.buf) {
                 Ok(0) => break,
-                Ok(n) => self.shared.log_recv(self.index, &self.buf[..n]),
+                Ok(n) => self.log(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(_) => {
@@ -288,12 +338,49 @@ impl Connection {
         while let Got::Bytes(_) = self.read(None) {}
     }
 
-    /// One read of up to 65536 bytes, logged, waiting at most until `deadline` (never,
-    /// if `None`); at least one read is tried even if the deadline has passed.
+    /// Logs the first `n` bytes of `buf`: plaintext over TLS.
+    fn log(&mut self, n: usize) {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            self.log_tls(n);
+            return;
+        }
+        self.shared.log_recv(self.index, &self.buf[..n]);
+    }
+
+    /// One read of up to 65536 bytes, logged (the plaintext, over TLS), waiting at most
+    /// until `deadline` (never, if `None`); at least one read is tried even if the
+    /// deadline has passed.
     fn read(&mut self, deadline: Option<Instant>) -> Got {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.read_tls(deadline);
+        }
+        match self.read_raw(deadline) {
+            Raw::Bytes(n) => {
+                self.shared.log_recv(self.index, &self.buf[..n]);
+                Got::Bytes(n)
+            }
+            Raw::Eof => {
+                self.shared.set_end(self.index, End::Eof);
+                Got::Eof
+            }
+            Raw::Reset => {
+                // ECONNRESET (FORMAT §3.2: `reset`, counts as EOF), or another error
+                // that leaves the connection just as dead.
+                self.shared.set_end(self.index, End::Reset);
+                Got::Eof
+            }
+            Raw::Idle => Got::Idle,
+            Raw::Stopped => Got::Stopped,
+        }
+    }
+
+    /// One raw read of the socket into `buf`, nothing logged, nothing ended.
+    pub(super) fn read_raw(&mut self, deadline: Option<Instant>) -> Raw {
         loop {
             if self.shared.stopped() {
-                return Got::Stopped;
+                return Raw::Stopped;
             }
             let wait = deadline.map_or(TICK, |d| {
                 d.saturating_duration_since(Instant::now()).min(TICK)
@@ -303,32 +390,21 @@ impl Connection {
                 .socket
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))));
             match (&self.socket).read(&mut self.buf) {
-                Ok(0) => {
-                    self.shared.set_end(self.index, End::Eof);
-                    return Got::Eof;
-                }
-                Ok(n) => {
-                    self.shared.log_recv(self.index, &self.buf[..n]);
-                    return Got::Bytes(n);
-                }
+                Ok(0) => return Raw::Eof,
+                Ok(n) => return Raw::Bytes(n),
                 Err(e) if is_timeout(&e) => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Got::Idle;
+                        return Raw::Idle;
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // ECONNRESET (FORMAT §3.2: `reset`, counts as EOF), or another error
-                    // that leaves the connection just as dead.
-                    self.shared.set_end(self.index, End::Reset);
-                    return Got::Eof;
-                }
+                Err(_) => return Raw::Reset,
             }
         }
     }
 
     /// Sets the end and stops the script.
-    fn end(&self, end: End) -> Flow {
+    pub(super) fn end(&self, end: End) -> Flow {
         self.shared.set_end(self.index, end);
         Flow::Done
     }

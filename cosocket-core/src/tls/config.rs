@@ -90,3 +90,22 @@ impl ResolvesClientCert for SendCert {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::options::TlsVersions;
+
+    /// rustls panics at `ClientConfig::builder()` when two providers are compiled in and
+    /// none is installed; core never asks for the process default, so a program with
+    /// aws-lc-rs in its graph too is safe.
+    #[test]
+    fn never_consults_the_process_default_provider() {
+        for versions in [TlsVersions::ALL, TlsVersions::TLS12, TlsVersions::TLS13] {
+            let store = Arc::new(HandshakeStore::new(None));
+            let config = for_handshake(versions, store, &[b"h2".to_vec()], None).expect("config");
+            assert_eq!(config.alpn_protocols, [b"h2".to_vec()]);
+        }
+        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+    }
+}

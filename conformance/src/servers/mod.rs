@@ -1,0 +1,377 @@
+//! Real TLS servers that no code here wrote (feature `tls`), for the cases of
+//! `cases/tls_servers.rs`: `openssl s_server` ([`SServer`]) and nginx with `ssl`
+//! ([`Nginx`]), each on 127.0.0.1 on a free port, with certificates made by rcgen when the
+//! server starts (a test CA, a `localhost` leaf it signed and a client certificate it
+//! signed: [`TestPki`]) in a temporary directory of its own ([`TempDir`]).
+//!
+//! * A missing binary fails the case with how to install it (`apt-get install openssl
+//!   nginx`): these cases never skip, so a machine without the servers cannot pass
+//!   them by accident.
+//! * A server is stopped by PID when dropped (kill, then wait), and its directory is then
+//!   removed. A case the watchdog abandons never drops its server, so servers are also
+//!   started under `setpriv --pdeathsig KILL` from one thread that lives as long as the
+//!   test process: the kernel kills them when the process ends, however it ends.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use cosocket_core::tls::{ClientCert, TlsOptions, TrustStore};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+
+mod nginx;
+mod openssl;
+
+pub use nginx::{AccessLine, Nginx};
+pub use openssl::SServer;
+
+/// The name every server certificate is for (and the server name the cases verify).
+pub const SERVER_NAME: &str = "localhost";
+
+/// How `apt-get` installs every server of this module (Debian's `nginx` package holds
+/// `/usr/sbin/nginx`, built with the `ssl` and `ssi` modules).
+pub const INSTALL: &str = "apt-get install openssl nginx";
+
+/// A fresh directory under the system's temporary directory, removed with its contents
+/// when dropped.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Makes `<tmp>/cosocket-<what>-<pid>-<n>`.
+    pub fn new(what: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        static SWEPT: OnceLock<()> = OnceLock::new();
+        SWEPT.get_or_init(sweep_dead);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("cosocket-{what}-{}-{n}", std::process::id()));
+        // A directory left by an earlier process with a recycled PID is not ours to keep.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("create the directory {}: {e}", path.display()));
+        Self { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `name` inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Removes the directories of servers whose test process is gone: a process killed
+/// (SIGKILL, a crash) drops nothing, and its servers die with it, but their directories
+/// stay behind.
+fn sweep_dead() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("cosocket-")) else {
+            continue;
+        };
+        // `<what>-<pid>-<n>`, `<what>` one of this module's servers.
+        let mut parts = rest.rsplitn(3, '-');
+        let (Some(_), Some(pid), Some(what)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let ours = what == "s_server" || what == "nginx";
+        if ours && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A test CA and the certificates it signed, written into a directory as PEM files:
+/// `ca.pem`, `server.pem` and `server.key` (a leaf for [`SERVER_NAME`]), `client.pem`
+/// and `client.key` (a client certificate).
+pub struct TestPki {
+    ca_pem: String,
+    trust: TrustStore,
+    client: ClientCert,
+}
+
+impl std::fmt::Debug for TestPki {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestPki")
+            .field("trust", &self.trust)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestPki {
+    /// Makes the CA and its certificates (ECDSA P-256) and writes them into `dir`.
+    pub fn generate(dir: &Path) -> Self {
+        let write = |name: &str, pem: &str| {
+            std::fs::write(dir.join(name), pem).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        };
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca.distinguished_name
+            .push(DnType::CommonName, "cosocket conformance CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca.self_signed(&ca_key).expect("the CA certificate").pem();
+        let issuer = Issuer::new(ca, ca_key);
+
+        let server_key = KeyPair::generate().expect("a server key");
+        let mut server = CertificateParams::new(vec![SERVER_NAME.to_owned()]).expect("names");
+        server
+            .distinguished_name
+            .push(DnType::CommonName, SERVER_NAME);
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server = server
+            .signed_by(&server_key, &issuer)
+            .expect("the server certificate");
+
+        let client_key = KeyPair::generate().expect("a client key");
+        let mut client = CertificateParams::new(Vec::<String>::new()).expect("parameters");
+        client
+            .distinguished_name
+            .push(DnType::CommonName, "cosocket conformance client");
+        // OpenSSL checks the purpose of a client certificate when it has one.
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client = client
+            .signed_by(&client_key, &issuer)
+            .expect("the client certificate");
+
+        write("ca.pem", &ca_pem);
+        write("server.pem", &server.pem());
+        write("server.key", &server_key.serialize_pem());
+        write("client.pem", &client.pem());
+        write("client.key", &client_key.serialize_pem());
+        Self {
+            trust: TrustStore::from_pem(ca_pem.as_bytes()).expect("the CA parses"),
+            client: ClientCert::from_pem(
+                client.pem().as_bytes(),
+                client_key.serialize_pem().as_bytes(),
+            )
+            .expect("a usable client certificate"),
+            ca_pem,
+        }
+    }
+
+    /// The CA certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The CA as a trust store: always the same store, so that TLS options made with it
+    /// share a pool key.
+    pub fn trust(&self) -> TrustStore {
+        self.trust.clone()
+    }
+
+    /// The client certificate the CA signed.
+    pub fn client_cert(&self) -> ClientCert {
+        self.client.clone()
+    }
+
+    /// Verified against the CA for [`SERVER_NAME`].
+    pub fn verified(&self) -> TlsOptions {
+        TlsOptions::new()
+            .server_name(SERVER_NAME)
+            .trust(self.trust())
+    }
+}
+
+/// A running server process: killed and waited for when dropped.
+#[derive(Debug)]
+pub(crate) struct Process {
+    child: Child,
+    what: &'static str,
+    stderr: PathBuf,
+}
+
+impl Process {
+    /// The PID.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the server wrote to its error output so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits (at most 10 s) until the server accepts on `port`; an error (with the
+    /// server's error output) if it exits first.
+    fn wait_accepting(&mut self, port: u16) -> Result<(), String> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}) before accepting:\n{}",
+                    self.what,
+                    self.stderr()
+                ));
+            }
+            // The probe connection closes at once: s_server logs a failed accept and
+            // goes on, nginx logs nothing in its access log.
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "{} did not accept on port {port} within 10 s:\n{}",
+            self.what,
+            self.stderr()
+        ))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago (the server may lose a race for it: see
+/// [`start_listening`]).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Where `name` is: the first of `PATH`'s directories and then `also` that holds it.
+/// Fails (never skips) with how to install it.
+fn find_binary(name: &str, also: &[&str]) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(also.iter().map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not installed (looked in PATH and {also:?}); the TLS server \
+                 cases need real servers: `{INSTALL}` (Debian packages openssl and nginx)"
+            )
+        })
+}
+
+/// A spawn request for the spawner thread, and where its result goes.
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Spawns `command` from one thread that lives as long as the process: a parent-death
+/// signal fires when the thread that forked the child ends, so the child must not be
+/// forked by a case thread (which ends with its case).
+fn spawn_from_process_thread(command: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<mpsc::Sender<SpawnRequest>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("cosocket-server-spawner".to_owned())
+            .spawn(move || {
+                for (mut command, reply) in rx {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("spawn the server spawner thread");
+        tx
+    });
+    let (reply, result) = mpsc::channel();
+    spawner
+        .send((command, reply))
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?;
+    result
+        .recv()
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?
+}
+
+/// Starts `binary args` with its output in `dir` (`<what>.out`, `<what>.err`) and waits
+/// until it accepts on its port. `args` gets the port to listen on; a server that exits
+/// before accepting (another process took the port between [`free_port`] and its bind)
+/// is tried again on another port, at most five times.
+fn start_listening(
+    what: &'static str,
+    binary: &Path,
+    dir: &TempDir,
+    mut args: impl FnMut(u16) -> Vec<OsString>,
+) -> (Process, u16) {
+    // util-linux's setpriv (Debian's essential util-linux) sets the parent-death signal
+    // and execs the server, so the child's PID is the server's own.
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file());
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut command = match setpriv {
+            Some(setpriv) => {
+                let mut c = Command::new(setpriv);
+                c.args(["--pdeathsig", "KILL", "--"]).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let out = File::create(dir.join(&format!("{what}.out"))).expect("the output file");
+        let stderr = dir.join(&format!("{what}.err"));
+        let err = File::create(&stderr).expect("the error output file");
+        command
+            .args(args(port))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = spawn_from_process_thread(command)
+            .unwrap_or_else(|e| panic!("cannot start `{}` ({e}): `{INSTALL}`", binary.display()));
+        let mut process = Process {
+            child,
+            what,
+            stderr,
+        };
+        match process.wait_accepting(port) {
+            Ok(()) => return (process, port),
+            Err(e) => last = e,
+        }
+    }
+    panic!("{what} did not start: {last}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "apt-get install openssl nginx")]
+    fn a_missing_binary_fails_with_how_to_install_it() {
+        find_binary("cosocket-no-such-server", &["/nonexistent"]);
+    }
+
+    #[test]
+    fn a_server_is_gone_after_drop() {
+        let server = SServer::start(cosocket_core::tls::TlsVersions::ALL, false);
+        let pid = server.pid();
+        assert!(Path::new("/proc").join(pid.to_string()).exists());
+        drop(server);
+        // Killed and reaped: no process, not even a zombie.
+        assert!(!Path::new("/proc").join(pid.to_string()).exists());
+    }
+}
