@@ -63,6 +63,16 @@ macro_rules! conformance_tokio_io_tests {
     };
 }
 
+/// Expands into one `#[test]` per TLS case (feature `tls`): `ssl_handshake` against the
+/// scripted TLS peer, for implementations whose stream type implements `TlsSock`.
+#[cfg(feature = "tls")]
+#[macro_export]
+macro_rules! conformance_tls_tests {
+    ($harness:expr) => {
+        $crate::__conformance_tls_cases!($crate::__conformance_test, $harness);
+    };
+}
+
 /// Expands into one `#[test]` per case against real TLS servers (feature `tls`):
 /// `openssl s_server` and nginx with `ssl`, started by [`servers`] (they must be
 /// installed: `apt-get install openssl nginx`; a missing one fails, never skips).

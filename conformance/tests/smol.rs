@@ -14,5 +14,6 @@ cosocket_conformance::runtime_contract_tests!(Smol::new(), block_on);
 mod suite {
     cosocket_conformance::conformance_tests!(cosocket_conformance::harnesses::smol());
     cosocket_conformance::conformance_tokio_io_tests!(cosocket_conformance::harnesses::smol());
+    cosocket_conformance::conformance_tls_tests!(cosocket_conformance::harnesses::smol());
     cosocket_conformance::conformance_tls_server_tests!(cosocket_conformance::harnesses::smol());
 }

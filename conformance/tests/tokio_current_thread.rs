@@ -27,6 +27,7 @@ mod suite {
     cosocket_conformance::conformance_tokio_io_tests!(
         cosocket_conformance::harnesses::tokio_current()
     );
+    cosocket_conformance::conformance_tls_tests!(cosocket_conformance::harnesses::tokio_current());
     cosocket_conformance::conformance_tls_server_tests!(
         cosocket_conformance::harnesses::tokio_current()
     );

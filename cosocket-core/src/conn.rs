@@ -90,6 +90,29 @@ impl<R: Runtime> Conn<R> {
         Poll::Ready(Ok(()))
     }
 
+    /// Whether an idle pooled connection can be handed out at checkout
+    /// ([`StreamIo::idle_quiet`]); over TLS what arrived is read first: session tickets
+    /// are no reason to close it.
+    pub(crate) fn idle_quiet(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.settle(self.io.as_fd()) == crate::tls::Settled::Quiet;
+        }
+        self.io.idle_quiet()
+    }
+
+    /// The idle watcher's look at a pooled connection whose readiness fired (spec §5.6):
+    /// `Pending` (the waker registered) while it is quiet, `Ready` once the peer wrote,
+    /// closed or reset. Over TLS, session tickets are read and the connection stays.
+    pub(crate) fn poll_idle(&self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.get() {
+            return tls.poll_idle(&self.io, cx);
+        }
+        let mut byte = [0u8; 1];
+        self.io.poll_read(cx, &mut byte).map(drop)
+    }
+
     /// The TLS layer, if a handshake installed one.
     #[cfg(feature = "tls")]
     pub(crate) fn tls(&self) -> Option<&crate::tls::TlsConn> {

@@ -44,6 +44,8 @@ mod send;
 mod surface;
 mod timeouts;
 #[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
 mod tls_servers;
 mod udp;
 mod until;
@@ -64,6 +66,8 @@ pub use requests::*;
 pub use send::*;
 pub use surface::*;
 pub use timeouts::*;
+#[cfg(feature = "tls")]
+pub use tls::*;
 #[cfg(feature = "tls")]
 pub use tls_servers::*;
 pub use udp::*;
@@ -213,6 +217,39 @@ macro_rules! __conformance_tokio_io_cases {
             x_tokio_copy
             x_tokio_copy_bidirectional
             x_tokio_borrowed_halves
+        );
+    };
+}
+
+/// The TLS cases against the scripted peer, for
+/// [`conformance_tls_tests!`](crate::conformance_tls_tests).
+#[cfg(feature = "tls")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tls_cases {
+    ($m:path, $harness:expr) => {
+        $m!($harness;
+            x_tls_echo
+            x_tls_protocols_directive
+            x_tls_sni
+            x_tls_verify_self_signed
+            x_tls_verify_wrong_host
+            x_tls_verify_unknown_ca
+            x_tls_verify_expired
+            x_tls_custom_trust
+            x_tls_mutual
+            x_tls_resumption
+            x_tls_session_cache
+            x_tls_handshake_timeout
+            x_tls_plain_peer
+            x_tls_closed_and_bad_name
+            x_tls_pool_reuse
+            x_tls_one_call_pool_key
+            x_tls_readers_over_records
+            x_tls_truncated_end
+            x_tls_cancel_receive
+            x_tls_halves
+            x_tls_bulk
         );
     };
 }

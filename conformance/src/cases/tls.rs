@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use cosocket_core::tls::{ClientCert, TlsOptions, TlsSession, TlsVersions, TrustStore};
 use cosocket_core::{
     ConnectOptions, Cosockets, Directives, ErrorKind, Result, StreamRead, StreamSock,
-    StreamWrite, TlsSock, Until,
+    StreamWrite, TcpSock, TlsSock, Until,
 };
 use serde_json::{Value, json};
 
-use super::{StreamOf, connect_target, finish, start};
+use super::{connect_target, finish, start};
 use crate::Case;
 use crate::certs::TestCerts;
 use crate::harness::Harness;
@@ -72,7 +72,7 @@ fn expect_handshake(call: &str, result: &Result<Option<TlsSession>>, expected: &
 }
 
 /// A socket of `cx` connected (plain TCP) to the peer.
-async fn tcp_to<S: StreamSock + cosocket_core::TcpSock + cosocket_core::UnixSock>(
+async fn tcp_to<S: TcpSock + cosocket_core::UnixSock>(
     s: &mut S,
     peer: &mut Peer,
 ) {
@@ -176,7 +176,9 @@ async fn verify_fails<H: Harness>(
     let report = finish(peer).to_json();
     let c = connection(&report, 0);
     assert_eq!(c["handshake"], "ok", "verification comes after the handshake: {c}");
-    assert_eq!(c["close_notify"], false, "no close_notify after a failed check: {c}");
+    // `false` after the client's FIN; `null` when its close was an RST (TLS 1.3 tickets
+    // the client never read make Linux reset): never `true`.
+    assert_ne!(c["close_notify"], true, "no close_notify after a failed check: {c}");
 }
 
 /// A self-signed leaf nobody trusts.
@@ -424,7 +426,10 @@ pub async fn x_tls_one_call_pool_key<H: Harness>(t: Case<H>) {
     let crate::peer::Target::Tcp { port, .. } = peer.target("peer").expect("the target") else {
         panic!("a TCP target");
     };
-    let cx = t.cx_with(trusting_ca);
+    let cx = t.cx_with(|d| {
+        trusting_ca(d);
+        d.resolver = cosocket_core::Resolver::Runtime;
+    });
     let tls = ConnectOptions::new().tls(unverified().server_name("test.local"));
     let mut a = cx.stream();
     a.connect("127.0.0.1", port, &tls).await.expect("TLS connect");
@@ -485,7 +490,7 @@ pub async fn x_tls_readers_over_records<H: Harness>(t: Case<H>) {
     t.sleep_ms(60).await;
     expect("any", &s.receive_any(10).await, r#"("xyz")"#);
     expect("all", &s.receive_all().await, r#"("end")"#);
-    expect("after", &s.receive_line().await, r#"(nil,"closed")"#);
+    expect("after", &s.receive_line().await, r#"(nil,"closed","")"#);
     drop(finish(peer));
 }
 

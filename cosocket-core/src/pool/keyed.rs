@@ -117,7 +117,7 @@ impl<R: Runtime> KeyPool<R> {
                 self.expiries.remove(&(at, seq));
             }
             let expired = idle.pooled.expires.is_some_and(|at| at <= now);
-            if !expired && idle.pooled.conn.io.idle_quiet() {
+            if !expired && idle.pooled.conn.idle_quiet() {
                 return Some(idle.pooled);
             }
             // Readable (a byte was consumed, or EOF): the connection is dubious.
@@ -253,15 +253,8 @@ impl<R: Runtime> KeyPool<R> {
         let Some(idle) = self.idle.get(&seq) else {
             return;
         };
-        let mut byte = [0u8; 1];
         let mut task = TaskContext::from_waker(&idle.waker);
-        if idle
-            .pooled
-            .conn
-            .io
-            .poll_read(&mut task, &mut byte)
-            .is_pending()
-        {
+        if idle.pooled.conn.poll_idle(&mut task).is_pending() {
             return;
         }
         self.remove_idle(seq, after);

@@ -245,6 +245,28 @@ impl TlsConn {
         }
     }
 
+    /// The idle watcher's read of a pooled TLS connection: handshake messages (session
+    /// tickets) are taken in and the waker stays registered (`Pending`); application
+    /// data, an end or an error is `Ready` (the connection is then closed).
+    pub(crate) fn poll_idle<S: StreamIo + ?Sized>(&self, io: &S, cx: &mut Context<'_>) -> Poll<()> {
+        let mut client = self.lock();
+        loop {
+            match client.read_tls(&mut Polled { io, cx: &mut *cx }) {
+                Ok(0) => return Poll::Ready(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
+                Err(_) => return Poll::Ready(()),
+            }
+            match client.process_new_packets() {
+                Ok(state) if state.peer_has_closed() || state.plaintext_bytes_to_read() > 0 => {
+                    return Poll::Ready(());
+                }
+                Ok(_) => {}
+                Err(_) => return Poll::Ready(()),
+            }
+        }
+    }
+
     /// close_notify, written now if the socket takes it (TLS requires it; OpenResty never
     /// sends one, spec §8.5). Nothing after a fatal error or a truncation.
     pub(crate) fn close_notify(&self, fd: BorrowedFd<'_>) {
