@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, date_time_ymd,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, date_time_ymd,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -144,7 +144,8 @@ impl TestCerts {
         let mut by_name = HashMap::new();
         let ca_key = KeyPair::generate().expect("a P-256 key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("no names");
-        ca.distinguished_name.push(DnType::CommonName, "Oracle Test CA");
+        ca.distinguished_name
+            .push(DnType::CommonName, "Oracle Test CA");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         validity(&mut ca, false);

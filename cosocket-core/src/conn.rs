@@ -7,8 +7,8 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::AsFd;
 use std::io::IoSlice;
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context as TaskContext, Poll};
 

@@ -60,7 +60,7 @@ pub use cosockets::Cosockets;
 pub use datagram::Datagram;
 pub use options::{Address, ConnectOptions, MAX_DATAGRAM, PoolStats, ReuniteError, SocketOption};
 pub use proto::{Error, ErrorKind, Fragment, FragmentList, Fragments, Result, Timeout, Until};
-pub use socket::{StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock};
 #[cfg(feature = "tls")]
 pub use socket::TlsSock;
+pub use socket::{StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock};
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, Stream, WriteHalf};

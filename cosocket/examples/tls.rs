@@ -31,12 +31,14 @@ impl Drop for Server {
 fn make_certs(dir: &std::path::Path) -> Result<String, Box<dyn std::error::Error>> {
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.distinguished_name.push(DnType::CommonName, "cosocket example CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "cosocket example CA");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca_pem = ca.self_signed(&ca_key)?.pem();
     let issuer = Issuer::new(ca, ca_key);
     let leaf_key = KeyPair::generate()?;
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(&leaf_key, &issuer)?;
+    let leaf =
+        CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(&leaf_key, &issuer)?;
     std::fs::write(dir.join("cert.pem"), leaf.pem())?;
     std::fs::write(dir.join("key.pem"), leaf_key.serialize_pem())?;
     Ok(ca_pem)
@@ -68,7 +70,8 @@ fn start_server(dir: &std::path::Path) -> Result<(Server, u16), Box<dyn std::err
 
 /// `GET /`: the status line, and the page read up to its end.
 async fn get(sock: &mut impl StreamSock) -> Result<String, Box<dyn std::error::Error>> {
-    sock.send(&("GET / HTTP/1.0\r\n", "Host: localhost\r\n\r\n")).await?;
+    sock.send(&("GET / HTTP/1.0\r\n", "Host: localhost\r\n\r\n"))
+        .await?;
     let status = String::from_utf8_lossy(&sock.receive_line().await?).into_owned();
     assert_eq!(status, "HTTP/1.0 200 ok");
     let mut end = Until::new("</HTML>")?;
@@ -106,7 +109,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for round in 1..=2 {
             let mut sock = cx.stream();
             sock.set_timeout(Duration::from_secs(2));
-            sock.connect("127.0.0.1", port, &ConnectOptions::new()).await?;
+            sock.connect("127.0.0.1", port, &ConnectOptions::new())
+                .await?;
             let offer = match session.take() {
                 Some(s) => tls.clone().session(s),
                 None => tls.clone(),
@@ -115,7 +119,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let status = get(&mut sock).await?;
             let resumed = sock.tls_info().is_some_and(|i| i.resumed);
             println!("handshake {round}: {status}, resumed: {resumed}");
-            assert_eq!(resumed, round == 2, "the second handshake resumes the first's session");
+            assert_eq!(
+                resumed,
+                round == 2,
+                "the second handshake resumes the first's session"
+            );
             sock.close()?;
         }
         Ok::<(), Box<dyn std::error::Error>>(())

@@ -227,9 +227,9 @@ pub mod smol {
 
 /// The traits, for `use cosocket::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "tls")]
+    pub use cosocket_core::TlsSock;
     pub use cosocket_core::{
         Cosockets, Fragments, StreamRead, StreamSock, StreamWrite, TcpSock, UdpSock, UnixSock,
     };
-    #[cfg(feature = "tls")]
-    pub use cosocket_core::TlsSock;
 }

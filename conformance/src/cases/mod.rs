@@ -250,6 +250,9 @@ macro_rules! __conformance_tls_cases {
             x_tls_cancel_receive
             x_tls_halves
             x_tls_bulk
+            x_tls_alpn
+            x_tls_garbage_after_handshake
+            x_tls_io_traits
         );
     };
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use cosocket_core::tls::{ClientCert, TlsOptions, TlsSession, TlsVersions, TrustStore};
 use cosocket_core::{
-    ConnectOptions, Cosockets, Directives, ErrorKind, Result, StreamRead, StreamSock,
-    StreamWrite, TcpSock, TlsSock, Until,
+    ConnectOptions, Cosockets, Directives, ErrorKind, Result, StreamRead, StreamSock, StreamWrite,
+    TcpSock, TlsSock, Until,
 };
 use serde_json::{Value, json};
 
@@ -72,10 +72,7 @@ fn expect_handshake(call: &str, result: &Result<Option<TlsSession>>, expected: &
 }
 
 /// A socket of `cx` connected (plain TCP) to the peer.
-async fn tcp_to<S: TcpSock + cosocket_core::UnixSock>(
-    s: &mut S,
-    peer: &mut Peer,
-) {
+async fn tcp_to<S: TcpSock + cosocket_core::UnixSock>(s: &mut S, peer: &mut Peer) {
     connect_target(s, peer, "peer", &ConnectOptions::new())
         .await
         .expect("connect to the peer");
@@ -94,7 +91,11 @@ pub async fn x_tls_echo<H: Harness>(t: Case<H>) {
     ]})));
     let mut s = t.cx_with(trusting_ca).stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&verified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&verified()).await,
+        "(<session>)",
+    );
     let info = s.tls_info().expect("TLS info");
     assert_eq!(info.version, "TLSv1.3");
     assert!(!info.resumed);
@@ -107,7 +108,10 @@ pub async fn x_tls_echo<H: Harness>(t: Case<H>) {
     assert_eq!(c["tls_version"], "TLSv1.3");
     assert_eq!(c["sni"], "test.local");
     assert_eq!(c["recv"], "ping\n");
-    assert_eq!(c["close_notify"], true, "cosocket ends TLS with close_notify: {c}");
+    assert_eq!(
+        c["close_notify"], true,
+        "cosocket ends TLS with close_notify: {c}"
+    );
 }
 
 /// The protocol directive: TLS 1.2 only against a peer that takes both.
@@ -119,13 +123,21 @@ pub async fn x_tls_protocols_directive<H: Harness>(t: Case<H>) {
     });
     let mut s = cx.stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&verified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&verified()).await,
+        "(<session>)",
+    );
     assert_eq!(s.tls_info().expect("TLS").version, "TLSv1.2");
     // Per handshake too, overriding the context.
     let mut s2 = cx.stream();
     tcp_to(&mut s2, &mut peer).await;
     let only13 = verified().versions(TlsVersions::TLS13);
-    expect_handshake("handshake 1.3", &s2.ssl_handshake(&only13).await, "(<session>)");
+    expect_handshake(
+        "handshake 1.3",
+        &s2.ssl_handshake(&only13).await,
+        "(<session>)",
+    );
     assert_eq!(s2.tls_info().expect("TLS").version, "TLSv1.3");
     drop((s, s2));
     let report = finish(peer).to_json();
@@ -149,7 +161,9 @@ pub async fn x_tls_sni<H: Harness>(t: Case<H>) {
     }
     let report = finish(peer).to_json();
     // rustls lower-cases the name it sends (DNS names are case-insensitive).
-    let sni = connection(&report, 0)["sni"].as_str().map(str::to_ascii_lowercase);
+    let sni = connection(&report, 0)["sni"]
+        .as_str()
+        .map(str::to_ascii_lowercase);
     assert_eq!(sni.as_deref(), Some("test.local"));
     assert_eq!(connection(&report, 1)["sni"], Value::Null);
     assert_eq!(connection(&report, 2)["sni"], Value::Null);
@@ -175,10 +189,16 @@ async fn verify_fails<H: Harness>(
     expect("close", &s.close(), r#"(nil,"closed")"#);
     let report = finish(peer).to_json();
     let c = connection(&report, 0);
-    assert_eq!(c["handshake"], "ok", "verification comes after the handshake: {c}");
+    assert_eq!(
+        c["handshake"], "ok",
+        "verification comes after the handshake: {c}"
+    );
     // `false` after the client's FIN; `null` when its close was an RST (TLS 1.3 tickets
     // the client never read make Linux reset): never `true`.
-    assert_ne!(c["close_notify"], true, "no close_notify after a failed check: {c}");
+    assert_ne!(
+        c["close_notify"], true,
+        "no close_notify after a failed check: {c}"
+    );
 }
 
 /// A self-signed leaf nobody trusts.
@@ -209,10 +229,17 @@ pub async fn x_tls_verify_expired<H: Harness>(t: Case<H>) {
 /// A custom trusted store per handshake overrides the context's (which trusts nothing
 /// here); without a name only the chain is checked; opting out accepts anything.
 pub async fn x_tls_custom_trust<H: Harness>(t: Case<H>) {
-    let mut peer = start(spec(json!({"type": "tls", "cert": "ca_other", "steps": []})));
+    let mut peer = start(spec(
+        json!({"type": "tls", "cert": "ca_other", "steps": []}),
+    ));
     let cx = t.cx_with(|d| d.tls.trusted = TrustStore::empty());
     let cases = [
-        (TlsOptions::new().trust(ca_store()).server_name("other.local"), "(<session>)"),
+        (
+            TlsOptions::new()
+                .trust(ca_store())
+                .server_name("other.local"),
+            "(<session>)",
+        ),
         (TlsOptions::new().trust(ca_store()), "(<session>)"),
         (
             TlsOptions::new().server_name("other.local"),
@@ -239,7 +266,11 @@ pub async fn x_tls_mutual<H: Harness>(t: Case<H>) {
     let mut a = cx.stream();
     a.set_client_cert(Some(client_cert("client")));
     tcp_to(&mut a, &mut peer).await;
-    expect_handshake("with a certificate", &a.ssl_handshake(&verified()).await, "(<session>)");
+    expect_handshake(
+        "with a certificate",
+        &a.ssl_handshake(&verified()).await,
+        "(<session>)",
+    );
     expect("send", &a.send("ping\n").await, "(5)");
     expect("line", &a.receive_line().await, r#"("pong")"#);
     let mut b = cx.stream();
@@ -253,7 +284,11 @@ pub async fn x_tls_mutual<H: Harness>(t: Case<H>) {
     let mut c = cx.stream();
     tcp_to(&mut c, &mut peer).await;
     let rogue = verified().client_cert(client_cert("client_self"));
-    expect_handshake("untrusted", &c.ssl_handshake(&rogue).await, r#"(nil,"handshake failed")"#);
+    expect_handshake(
+        "untrusted",
+        &c.ssl_handshake(&rogue).await,
+        r#"(nil,"handshake failed")"#,
+    );
     drop((a, b, c));
     let report = finish(peer).to_json();
     assert_eq!(connection(&report, 0)["client_cert"], "oracle-client");
@@ -284,7 +319,9 @@ pub async fn x_tls_resumption<H: Harness>(t: Case<H>) {
         let started = Instant::now();
         let again = a.ssl_handshake(&verified().no_session()).await;
         expect_handshake("again", &again, "(nil)");
-        let again = a.ssl_handshake(&unverified().session(session.clone())).await;
+        let again = a
+            .ssl_handshake(&unverified().session(session.clone()))
+            .await;
         assert_eq!(again.expect("again").as_ref(), Some(&session));
         assert!(started.elapsed() < Duration::from_millis(100));
         expect("close", &a.close(), "(1)");
@@ -301,7 +338,11 @@ pub async fn x_tls_resumption<H: Harness>(t: Case<H>) {
         drop((a, b));
         let report = finish(peer).to_json();
         assert_eq!(connection(&report, 0)["resumed"], false);
-        assert_eq!(connection(&report, 1)["resumed"], true, "{version}: {report}");
+        assert_eq!(
+            connection(&report, 1)["resumed"],
+            true,
+            "{version}: {report}"
+        );
     }
 }
 
@@ -315,7 +356,11 @@ pub async fn x_tls_session_cache<H: Harness>(t: Case<H>) {
     for _ in 0..2 {
         let mut s = cx.stream();
         tcp_to(&mut s, &mut peer).await;
-        expect_handshake("handshake", &s.ssl_handshake(&verified()).await, "(<session>)");
+        expect_handshake(
+            "handshake",
+            &s.ssl_handshake(&verified()).await,
+            "(<session>)",
+        );
         expect("close", &s.close(), "(1)");
     }
     let report = finish(peer).to_json();
@@ -335,7 +380,11 @@ pub async fn x_tls_handshake_timeout<H: Harness>(t: Case<H>) {
     );
     tcp_to(&mut s, &mut peer).await;
     let started = Instant::now();
-    expect_handshake("handshake", &s.ssl_handshake(&unverified()).await, r#"(nil,"timeout")"#);
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        r#"(nil,"timeout")"#,
+    );
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(90) && waited < Duration::from_millis(1000));
     expect("send", &s.send("x").await, r#"(nil,"closed")"#);
@@ -365,7 +414,11 @@ pub async fn x_tls_closed_and_bad_name<H: Harness>(t: Case<H>) {
     ]})));
     let cx = t.cx();
     let mut never = cx.stream();
-    expect_handshake("never", &never.ssl_handshake(&unverified()).await, r#"(nil,"closed")"#);
+    expect_handshake(
+        "never",
+        &never.ssl_handshake(&unverified()).await,
+        r#"(nil,"closed")"#,
+    );
     let mut s = cx.stream();
     tcp_to(&mut s, &mut peer).await;
     expect_handshake(
@@ -377,7 +430,11 @@ pub async fn x_tls_closed_and_bad_name<H: Harness>(t: Case<H>) {
     expect("send", &s.send("hi\n").await, "(3)");
     expect("line", &s.receive_line().await, r#"("ok")"#);
     expect("keepalive", &s.set_keepalive(None, None), "(1)");
-    expect_handshake("pooled", &s.ssl_handshake(&unverified()).await, r#"(nil,"closed")"#);
+    expect_handshake(
+        "pooled",
+        &s.ssl_handshake(&unverified()).await,
+        r#"(nil,"closed")"#,
+    );
     drop(finish(peer));
 }
 
@@ -392,10 +449,18 @@ pub async fn x_tls_pool_reuse<H: Harness>(t: Case<H>) {
     let cx = t.cx_with(trusting_ca);
     let mut a = cx.stream();
     tcp_to(&mut a, &mut peer).await;
-    expect_handshake("handshake", &a.ssl_handshake(&verified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &a.ssl_handshake(&verified()).await,
+        "(<session>)",
+    );
     // The tickets arrive right after the handshake; nothing was read since.
     t.sleep_ms(50).await;
-    expect("keepalive after tickets", &a.set_keepalive(None, None), "(1)");
+    expect(
+        "keepalive after tickets",
+        &a.set_keepalive(None, None),
+        "(1)",
+    );
     let mut b = cx.stream();
     tcp_to(&mut b, &mut peer).await;
     expect("reused", &b.reused_times(), "(1)");
@@ -414,7 +479,11 @@ pub async fn x_tls_pool_reuse<H: Harness>(t: Case<H>) {
     expect("line", &c.receive_line().await, r#"("two")"#);
     drop((a, b, c));
     let report = finish(peer).to_json();
-    assert_eq!(report["connections"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(
+        report["connections"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
     assert_eq!(connection(&report, 0)["recv"], "1\n2\n");
 }
 
@@ -432,28 +501,42 @@ pub async fn x_tls_one_call_pool_key<H: Harness>(t: Case<H>) {
     });
     let tls = ConnectOptions::new().tls(unverified().server_name("test.local"));
     let mut a = cx.stream();
-    a.connect("127.0.0.1", port, &tls).await.expect("TLS connect");
+    a.connect("127.0.0.1", port, &tls)
+        .await
+        .expect("TLS connect");
     assert!(a.tls_info().is_some());
     expect("keepalive", &a.set_keepalive(None, None), "(1)");
     // A plain connect to the same address gets a new (plain) connection.
     let mut plain = cx.stream();
-    plain.connect("127.0.0.1", port, &ConnectOptions::new()).await.expect("connect");
+    plain
+        .connect("127.0.0.1", port, &ConnectOptions::new())
+        .await
+        .expect("connect");
     expect("plain reused", &plain.reused_times(), "(0)");
     assert!(plain.tls_info().is_none());
     // A verifying connect is not handed the unverified connection.
     let mut checked = cx.stream();
     let verifying = ConnectOptions::new().tls(verified());
-    checked.connect("127.0.0.1", port, &verifying).await.expect("verified connect");
+    checked
+        .connect("127.0.0.1", port, &verifying)
+        .await
+        .expect("verified connect");
     expect("verified reused", &checked.reused_times(), "(0)");
     // The same TLS identity again gets the pooled one.
     let mut again = cx.stream();
-    again.connect("127.0.0.1", port, &tls).await.expect("TLS connect");
+    again
+        .connect("127.0.0.1", port, &tls)
+        .await
+        .expect("TLS connect");
     expect("same identity reused", &again.reused_times(), "(1)");
     // A name connect with no server name: the host is the SNI (verification fails here,
     // `localhost` is not in the certificate, which proves the name was used).
     let mut named = cx.stream();
     let by_name = ConnectOptions::new().tls(TlsOptions::new());
-    let e = named.connect("localhost", port, &by_name).await.expect_err("host mismatch");
+    let e = named
+        .connect("localhost", port, &by_name)
+        .await
+        .expect_err("host mismatch");
     assert_eq!(e.message(), "certificate host mismatch");
     drop((a, plain, checked, again, named));
     let report = finish(peer).to_json();
@@ -480,7 +563,11 @@ pub async fn x_tls_readers_over_records<H: Harness>(t: Case<H>) {
     let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::new(3).expect("3"));
     let mut s = cx.stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&unverified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
     expect("line", &s.receive_line().await, r#"("abc")"#);
     expect("line", &s.receive_line().await, r#"("def")"#);
     expect("exact", &s.receive_exact(4).await, r#"("1234")"#);
@@ -505,18 +592,38 @@ pub async fn x_tls_truncated_end<H: Harness>(t: Case<H>) {
     let cx = t.cx();
     let mut a = cx.stream();
     tcp_to(&mut a, &mut peer).await;
-    expect_handshake("handshake", &a.ssl_handshake(&unverified()).await, "(<session>)");
-    expect("exact", &a.receive_exact(10).await, r#"(nil,"closed","abc")"#);
+    expect_handshake(
+        "handshake",
+        &a.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
+    expect(
+        "exact",
+        &a.receive_exact(10).await,
+        r#"(nil,"closed","abc")"#,
+    );
     let mut b = cx.stream();
     tcp_to(&mut b, &mut peer).await;
-    expect_handshake("handshake", &b.ssl_handshake(&unverified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &b.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
     let all = b.receive_all().await;
     expect("all", &all, r#"(nil,"truncated","abc")"#);
     assert_eq!(all.expect_err("truncated").kind(), ErrorKind::Truncated);
     let mut c = cx.stream();
     tcp_to(&mut c, &mut peer).await;
-    expect_handshake("handshake", &c.ssl_handshake(&unverified()).await, "(<session>)");
-    expect("all with close_notify", &c.receive_all().await, r#"("abc")"#);
+    expect_handshake(
+        "handshake",
+        &c.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
+    expect(
+        "all with close_notify",
+        &c.receive_all().await,
+        r#"("abc")"#,
+    );
     drop(finish(peer));
 }
 
@@ -527,7 +634,11 @@ pub async fn x_tls_cancel_receive<H: Harness>(t: Case<H>) {
     ]})));
     let mut s = t.stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&unverified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
     // Poll the line read until the first record was decrypted into the buffer, then drop it.
     t.sleep_ms(40).await;
     {
@@ -549,7 +660,11 @@ pub async fn x_tls_halves<H: Harness>(t: Case<H>) {
     ]})));
     let mut s = t.stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&unverified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
     let (mut r, mut w) = s.into_split();
     let reader = t.spawn(async move {
         let first = r.receive_line().await.expect("first");
@@ -577,10 +692,101 @@ pub async fn x_tls_bulk<H: Harness>(t: Case<H>) {
     ]})));
     let mut s = t.stream();
     tcp_to(&mut s, &mut peer).await;
-    expect_handshake("handshake", &s.ssl_handshake(&unverified()).await, "(<session>)");
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
     let payload = vec![b'x'; 1_000_000];
     expect("send", &s.send(&payload[..]).await, "(1000000)");
     let got = s.receive_exact(1_000_000).await.expect("1 MB");
     assert!(got.chunks(10).all(|c| c == b"0123456789"));
     drop(finish(peer));
+}
+
+/// ALPN: the protocol the server chose is readable after the handshake; none when the
+/// server has none in common.
+pub async fn x_tls_alpn<H: Harness>(t: Case<H>) {
+    let mut peer = start(spec(
+        json!({"type": "tls", "alpn": ["h2", "http/1.1"], "steps": []}),
+    ));
+    let cx = t.cx();
+    let mut a = cx.stream();
+    tcp_to(&mut a, &mut peer).await;
+    let offer = unverified().alpn(["http/1.1", "h2"]);
+    expect_handshake("handshake", &a.ssl_handshake(&offer).await, "(<session>)");
+    let alpn = a.tls_info().expect("TLS").alpn;
+    assert_eq!(
+        alpn.as_deref(),
+        Some(&b"h2"[..]),
+        "the server's preference wins"
+    );
+    let mut b = cx.stream();
+    tcp_to(&mut b, &mut peer).await;
+    expect_handshake(
+        "no ALPN",
+        &b.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
+    assert_eq!(b.tls_info().expect("TLS").alpn, None);
+    drop((a, b));
+    drop(finish(peer));
+}
+
+/// Garbage after the handshake (bytes that are no TLS record): the read fails with
+/// `error` (kind `Tls`), keeps the bytes decrypted before it, and the read half is closed;
+/// nothing panics.
+pub async fn x_tls_garbage_after_handshake<H: Harness>(t: Case<H>) {
+    let mut peer = start(spec(json!({"type": "tls", "steps": [
+        {"send": "ok\n"}, {"sleep_ms": 20}, {"send_raw": "\u{0}\u{ff}garbage that is no record\r\n"},
+        {"drain": true}
+    ]})));
+    let mut s = t.stream();
+    tcp_to(&mut s, &mut peer).await;
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
+    expect("line", &s.receive_line().await, r#"("ok")"#);
+    let result = s.receive_line().await;
+    expect("garbage", &result, r#"(nil,"error","")"#);
+    assert_eq!(result.expect_err("garbage").kind(), ErrorKind::Tls);
+    expect("then", &s.receive_line().await, r#"(nil,"closed")"#);
+    drop(finish(peer));
+}
+
+/// futures-io's traits over TLS: `futures::io::copy` both ways through the receive
+/// buffer, and `close` sends close_notify before the FIN.
+pub async fn x_tls_io_traits<H: Harness>(t: Case<H>) {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let mut peer = start(spec(json!({"type": "tls", "steps": [
+        {"expect_recv": {"until": "end\n"}}, {"send": "line one\nrest of it"},
+        {"close_notify": true}, {"drain": true}
+    ]})));
+    let mut s = t.stream();
+    tcp_to(&mut s, &mut peer).await;
+    expect_handshake(
+        "handshake",
+        &s.ssl_handshake(&unverified()).await,
+        "(<session>)",
+    );
+    let mut source = futures::io::Cursor::new(b"copied through TLS\nend\n".to_vec());
+    let sent = futures::io::copy(&mut source, &mut s)
+        .await
+        .expect("copy out");
+    assert_eq!(sent, 23);
+    expect("line", &s.receive_line().await, r#"("line one")"#);
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest)
+        .await
+        .expect("read to the close_notify");
+    assert_eq!(rest, b"rest of it");
+    AsyncWriteExt::close(&mut s)
+        .await
+        .expect("close_notify and FIN");
+    let report = finish(peer).to_json();
+    let c = connection(&report, 0);
+    assert_eq!(c["recv"], "copied through TLS\nend\n");
+    assert_eq!(c["close_notify"], true, "{c}");
 }

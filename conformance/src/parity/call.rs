@@ -296,7 +296,9 @@ impl Call {
             }),
             "setclientcert" => match (f.string("cert")?, f.string("key")?) {
                 (None, None) => Self::SetClientCert(None),
-                (Some(cert), Some(key)) if cert == key => Self::SetClientCert(Some(cert.to_owned())),
+                (Some(cert), Some(key)) if cert == key => {
+                    Self::SetClientCert(Some(cert.to_owned()))
+                }
                 (cert, key) => {
                     return Err(format!(
                         "setclientcert takes one certificate's cert and key: {cert:?}, {key:?}"

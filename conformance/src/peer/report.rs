@@ -157,8 +157,8 @@ impl TlsReport {
             Handshake::Failed => "failed",
             Handshake::Ok => "ok",
         };
-        let close_notify = (self.handshake == Handshake::Ok && end == End::Eof)
-            .then_some(self.close_notify);
+        let close_notify =
+            (self.handshake == Handshake::Ok && end == End::Eof).then_some(self.close_notify);
         object.insert("handshake".into(), json!(handshake));
         object.insert("tls_version".into(), json!(self.tls_version));
         object.insert("sni".into(), json!(self.sni));

@@ -60,6 +60,10 @@ pub struct TlsServerSpec {
     /// The wait between the first ClientHello bytes and the answer.
     #[serde(default)]
     pub handshake_delay_ms: u64,
+    /// ALPN protocols the server accepts, most preferred first (not in FORMAT: for the
+    /// conformance cases).
+    #[serde(default)]
+    pub alpn: Vec<String>,
 }
 
 fn default_cert() -> String {
@@ -88,6 +92,7 @@ impl Default for TlsServerSpec {
             request_client_cert: false,
             tickets: default_tickets(),
             handshake_delay_ms: 0,
+            alpn: Vec::new(),
         }
     }
 }
@@ -141,6 +146,10 @@ pub enum Step {
     SendRecords(Vec<Vec<u8>>),
     /// TLS `{"close_notify": true}`: the alert; the TCP connection stays open.
     CloseNotify,
+    /// TLS `{"send_raw": S}`: bytes written to the TCP connection as they are, outside
+    /// any record (not in FORMAT: a peer that breaks the protocol, for the conformance
+    /// cases).
+    SendRaw(Vec<u8>),
 }
 
 impl PeerSpec {
@@ -267,7 +276,10 @@ impl PeerSpec {
                     if matches!(step, Step::Recv | Step::Echo(_)) {
                         return Err(format!("peer: {step:?} is a udp step (FORMAT §3.3)"));
                     }
-                    let tls_step = matches!(step, Step::SendRecords(_) | Step::CloseNotify);
+                    let tls_step = matches!(
+                        step,
+                        Step::SendRecords(_) | Step::CloseNotify | Step::SendRaw(_)
+                    );
                     if tls_step && self.kind != PeerKind::Tls {
                         return Err(format!("peer: {step:?} is a tls step (FORMAT §10.3)"));
                     }
@@ -405,6 +417,7 @@ impl Step {
                 _ => return Err(format!("peer step {key:?}: needs a list of strings")),
             },
             "close_notify" => flag(key, value, Self::CloseNotify)?,
+            "send_raw" => Self::SendRaw(byte_string(key, value)?),
             _ => return Err(format!("peer step {key:?}: unknown (FORMAT §3.2, §3.3)")),
         };
         Ok(step)
@@ -451,6 +464,41 @@ mod tests {
 
     fn parse(json: &str) -> Result<PeerSpec, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tls_peer_keys_parse_and_stay_with_tls_peers() {
+        let spec = parse(
+            r#"{"type": "tls", "tls_max": "1.2", "cert": "expired", "handshake_delay_ms": 30,
+                "require_client_cert": true, "tickets": 0,
+                "steps": [{"send_records": ["a", "b"]}, {"close_notify": true}]}"#,
+        )
+        .unwrap();
+        let tls = spec.tls.as_ref().unwrap();
+        assert_eq!(
+            (
+                tls.cert.as_str(),
+                tls.tls_min.as_str(),
+                tls.tls_max.as_str()
+            ),
+            ("expired", "1.2", "1.2")
+        );
+        assert_eq!((tls.handshake_delay_ms, tls.tickets), (30, 0));
+        assert!(tls.require_client_cert && !tls.request_client_cert);
+        assert_eq!(
+            spec.steps.as_deref().unwrap(),
+            [
+                Step::SendRecords(vec![b"a".to_vec(), b"b".to_vec()]),
+                Step::CloseNotify
+            ]
+        );
+        assert_eq!(PeerSpec::tls(vec![]).tls.unwrap().cert, "ca_test_local");
+        // TLS keys and steps belong to TLS peers; unknown keys are errors.
+        assert!(parse(r#"{"type": "tcp", "cert": "ca", "steps": []}"#).is_err());
+        assert!(parse(r#"{"type": "tcp", "steps": [{"close_notify": true}]}"#).is_err());
+        assert!(parse(r#"{"type": "tls", "ticketz": 1, "steps": []}"#).is_err());
+        let quiet = parse(r#"{"type": "tcp", "log_recv": false, "steps": []}"#).unwrap();
+        assert_eq!(quiet.log_recv, Some(false));
     }
 
     #[test]

@@ -66,7 +66,10 @@ pub(crate) fn spawn_acceptor(
 fn accept_loop(listener: &Socket, tcp: bool, spec: &PeerSpec, shared: &Arc<Shared>) {
     let recv_timeout = Duration::from_millis(spec.recv_timeout_ms());
     #[cfg(feature = "tls")]
-    let tls = spec.tls.as_ref().map(|t| (super::tls::server_config(t), t.handshake_delay_ms));
+    let tls = spec
+        .tls
+        .as_ref()
+        .map(|t| (super::tls::server_config(t), t.handshake_delay_ms));
     let mut scripts = Vec::new();
     while !shared.stopped() {
         let socket = match listener.accept() {
@@ -203,6 +206,8 @@ impl Connection {
                 Step::SendRecords(records) => self.send_records(records),
                 #[cfg(feature = "tls")]
                 Step::CloseNotify => self.close_notify(),
+                #[cfg(feature = "tls")]
+                Step::SendRaw(data) => self.send_bytes(data),
                 // UDP steps: `PeerSpec::check` keeps them out of stream scripts, TLS
                 // steps out of plain ones.
                 _ => Flow::Next,

@@ -42,7 +42,9 @@ pub(crate) fn server_config(spec: &TlsServerSpec) -> Result<Arc<ServerConfig>, S
     let builder = if spec.require_client_cert || spec.request_client_cert {
         let mut roots = RootCertStore::empty();
         let ca = certs.get("ca").ok_or("no CA")?;
-        roots.add(ca.cert_der().clone()).map_err(|e| e.to_string())?;
+        roots
+            .add(ca.cert_der().clone())
+            .map_err(|e| e.to_string())?;
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
         let verifier = if spec.require_client_cert {
             verifier
@@ -57,6 +59,7 @@ pub(crate) fn server_config(spec: &TlsServerSpec) -> Result<Arc<ServerConfig>, S
         .with_single_cert(vec![named.cert_der().clone()], named.key_der())
         .map_err(|e| e.to_string())?;
     config.send_tls13_tickets = spec.tickets;
+    config.alpn_protocols = spec.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| e.to_string())?;
     config.session_storage = ServerSessionMemoryCache::new(256);
     Ok(Arc::new(config))
@@ -331,7 +334,10 @@ fn common_name(cert: &[u8]) -> Option<String> {
                 return None;
             }
             let (bytes, rest) = rest.split_at(count);
-            (bytes.iter().fold(0, |acc, &b| (acc << 8) | usize::from(b)), rest)
+            (
+                bytes.iter().fold(0, |acc, &b| (acc << 8) | usize::from(b)),
+                rest,
+            )
         };
         (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
     }

@@ -164,7 +164,9 @@ impl<R: Runtime> Stream<R> {
         // to one that verifies, authenticates or negotiates differently.
         #[cfg(feature = "tls")]
         if let Some(tls) = &options.tls {
-            self.rest.key.push_str(&tls.pool_identity(&self.worker.directives().tls));
+            self.rest
+                .key
+                .push_str(&tls.pool_identity(&self.worker.directives().tls));
         }
         let directives = self.worker.directives();
         let create = (options.pool_size.is_some() || options.backlog.is_some()).then(|| Create {

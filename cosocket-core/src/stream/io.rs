@@ -106,7 +106,15 @@ fn poll_write<R: Runtime>(
             log_send_error(conn, &e);
             Poll::Ready(Err(e))
         }
-        Poll::Pending => write_pending(WriteParts { rt, directives, conn: Some(conn), side }, task),
+        Poll::Pending => write_pending(
+            WriteParts {
+                rt,
+                directives,
+                conn: Some(conn),
+                side,
+            },
+            task,
+        ),
     }
 }
 

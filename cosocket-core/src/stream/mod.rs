@@ -178,8 +178,7 @@ fn arrived_after_read<R: Runtime>(conn: &Conn<R>) -> Option<Error> {
             crate::tls::Settled::Closed => Some(Error::closed()),
         };
     }
-    (fd::read_one_byte(&conn.io) != Probe::Quiet)
-        .then(|| Error::from_kind(ErrorKind::DubiousState))
+    (fd::read_one_byte(&conn.io) != Probe::Quiet).then(|| Error::from_kind(ErrorKind::DubiousState))
 }
 
 impl<R: Runtime> StreamSock for Stream<R> {

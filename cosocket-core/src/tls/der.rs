@@ -66,7 +66,13 @@ mod tests {
 
     #[test]
     fn malformed_input_is_not_self_issued() {
-        for input in [&b""[..], b"\x30", b"\x30\x85\x01", b"\x30\x02\x30\x00", b"\xff\xff"] {
+        for input in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x85\x01",
+            b"\x30\x02\x30\x00",
+            b"\xff\xff",
+        ] {
             assert!(!is_self_issued(input));
         }
     }

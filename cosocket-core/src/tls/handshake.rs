@@ -59,7 +59,10 @@ pub(crate) fn prepare(
                 .ok()
                 .filter(|_| !name.is_empty() && name.len() <= 255)
                 .ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidArgument, "SSL_set_tlsext_host_name failed")
+                    Error::new(
+                        ErrorKind::InvalidArgument,
+                        "SSL_set_tlsext_host_name failed",
+                    )
                 })?,
         ),
         None => None,
@@ -117,7 +120,12 @@ pub(crate) async fn handshake<R: Runtime>(
         name,
         cache_key,
     } = prepared;
-    let driven = within(rt, deadline, poll_fn(|cx| poll_handshake(&mut client, io, cx))).await;
+    let driven = within(
+        rt,
+        deadline,
+        poll_fn(|cx| poll_handshake(&mut client, io, cx)),
+    )
+    .await;
     match driven {
         None => {
             log::module(

@@ -110,7 +110,9 @@ impl ClientSessionStore for HandshakeStore {
     }
 
     fn take_tls13_ticket(&self, _: &ServerName<'static>) -> Option<Tls13ClientSessionValue> {
-        self.offer.as_ref().and_then(|s| lock(&s.0.tls13).pop_front())
+        self.offer
+            .as_ref()
+            .and_then(|s| lock(&s.0.tls13).pop_front())
     }
 }
 
