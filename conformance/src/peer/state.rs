@@ -59,6 +59,7 @@ impl Shared {
     }
 
     /// Changes what connection `index` reports of its TLS session (FORMAT §10.4).
+    #[cfg(feature = "tls")]
     pub(crate) fn update_tls(&self, index: usize, change: impl FnOnce(&mut TlsReport)) {
         if let Some(c) = self.lock().connections.get_mut(index) {
             change(c.tls.get_or_insert_with(TlsReport::default));

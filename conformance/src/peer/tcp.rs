@@ -92,6 +92,7 @@ fn accept_loop(listener: &Socket, tcp: bool, spec: &PeerSpec, shared: &Arc<Share
         if spec.log_recv == Some(false) {
             shared.set_unlogged(index);
         }
+        #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
         let mut connection = Connection {
             socket,
             index,

@@ -185,11 +185,8 @@ impl Connection {
     fn feed(&mut self) -> Result<(), rustls::Error> {
         let tls = self.tls.as_mut().expect("a TLS connection");
         let mut rd = &tls.pending[..];
-        let taken = match tls.session.read_tls(&mut rd) {
-            Ok(n) => n,
-            // The plaintext buffer is full: the caller reads it first.
-            Err(_) => 0,
-        };
+        // An error is a full plaintext buffer: the caller reads it first.
+        let taken = tls.session.read_tls(&mut rd).unwrap_or_default();
         tls.pending.drain(..taken);
         tls.session.process_new_packets().map(drop)
     }

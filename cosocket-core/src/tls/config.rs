@@ -106,6 +106,6 @@ mod tests {
             let config = for_handshake(versions, store, &[b"h2".to_vec()], None).expect("config");
             assert_eq!(config.alpn_protocols, [b"h2".to_vec()]);
         }
-        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+        assert!(CryptoProvider::get_default().is_none());
     }
 }
