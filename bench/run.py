@@ -47,6 +47,7 @@ events {{ worker_connections 1024; }}
 http {{
     access_log off;
     lua_package_path "{lua}/?.lua;;";
+    lua_ssl_protocols TLSv1.2 TLSv1.3;
     server {{
         listen 127.0.0.1:{port};
         location = /stream4096 {{ content_by_lua_block {{ require("bench").stream() }} }}
@@ -229,6 +230,63 @@ class Bench:
         self.procs.stop("blaster")
         med = {k: statistics.median(v) for k, v in runs.items()}
         return {"total_bytes": total, "runs": runs, "median_mb_per_s": med, "items": items}
+
+    # -- §4 TLS ------------------------------------------------------------------------
+    def tls(self):
+        """`*l` and receive(65536) over TLS from the TLS blaster (cosocket-bench serve-tls),
+        against OpenResty's cosocket and the raw tokio-rustls loop; then a TLS connection
+        per request against pooled reuse."""
+        sizes = gen_data(self.tmp)
+        total = sizes["lines"] * self.a.files
+        tls_port = free_port()
+        self.procs.start("tls-blaster", self.peer([self.a.bin, "serve-tls", "--port", str(tls_port),
+                                                   "--data-dir", self.tmp]), tls_port, stderr=subprocess.DEVNULL)
+        nginx_port = free_port()
+        prefix = os.path.join(self.tmp, "nginx-tls")
+        os.makedirs(os.path.join(prefix, "logs"))
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(
+                affinity="worker_cpu_affinity 10;" if self.two_cores else "",
+                lua=os.path.join(HERE, "openresty", "lua"), port=nginx_port))
+        self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], nginx_port,
+                         sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
+        cases = []
+        for mode, size in (("line", None), ("fixed", 65536)):
+            cases.append(("openresty/%s" % mode, "openresty", dict(mode=mode, size=size)))
+            for rt in ("tokio", "smol"):
+                cases.append(("%s/%s" % (rt, mode), "bin", dict(reader="co-" + mode, runtime=rt, size=size)))
+        cases.append(("raw-tokio-rustls/line", "bin", dict(reader="raw-tokio-rustls-line", runtime="tokio")))
+        cases.append(("raw-tokio-rustls/fixed", "bin", dict(reader="raw-tokio-rustls-bulk", runtime="tokio")))
+        runs = {name: [] for name, *_ in cases}
+        for rep in range(self.a.reps):
+            shift = rep * len(cases) // max(self.a.reps, 1)
+            for name, how, o in cases[shift:] + cases[:shift]:
+                if how == "openresty":
+                    q = "/stream4096?mode=%s&dataset=lines&total=%d&port=%d&tls=1" % (o["mode"], total, tls_port)
+                    if o["size"]:
+                        q += "&size=%d" % o["size"]
+                    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (nginx_port, q), timeout=600) as r:
+                        res = json.loads(r.read())
+                    if res["end_err"] != "closed":
+                        raise RuntimeError("OpenResty %s ended with %s" % (name, res))
+                else:
+                    args = ["stream", "--reader", o["reader"], "--runtime", o["runtime"], "--buffer-size", 4096,
+                            "--dataset", "lines", "--total", total, "--port", tls_port, "--tls", 1]
+                    if o.get("size"):
+                        args += ["--size", o["size"]]
+                    res = self.run_bin(*args)
+                runs[name].append(res["mb_per_s"])
+            for rt in ("tokio", "smol"):
+                for mode in ("new", "pooled"):
+                    n = self.a.new_connections if mode == "new" else self.a.new_connections * 5
+                    res = self.run_bin("tls-handshake", "--runtime", rt, "--port", tls_port, "--n", n, "--mode", mode)
+                    runs.setdefault("%s/handshake-%s" % (rt, mode), []).append(res["ops_per_s"])
+            print("tls: repetition %d of %d done" % (rep + 1, self.a.reps), flush=True)
+        self.procs.stop("nginx")
+        self.procs.stop("tls-blaster")
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        return {"total_bytes": total, "runs": runs, "median": med}
 
     # -- §2 per-call overhead ---------------------------------------------------------
     def overhead(self):
@@ -558,6 +616,45 @@ def pool_tables(pool, memory, pool50=None):
     return out
 
 
+def tls_tables(t):
+    med, runs = t["median"], t["runs"]
+
+    def spread(name):
+        v = runs.get(name, [])
+        return "%.0f–%.0f" % (min(v), max(v)) if v else "-"
+    out = ["Median MB/s of %d repetitions over TLS (TLS 1.3, AES-256-GCM, ring; lines: %.0f MB; "
+           "`lua_socket_buffer_size` 4096); min–max in parentheses." % (
+               len(runs.get("tokio/line", [])), t["total_bytes"] / 1e6), "",
+           "| reader | `*l` | `receive(65536)` |", "|---|---|---|"]
+    for who, prefix in (("OpenResty `sslhandshake`", "openresty"), ("cosocket tokio", "tokio"),
+                        ("cosocket smol", "smol"), ("raw tokio-rustls loop (`read_until` / 64 KiB `read`)", "raw-tokio-rustls")):
+        out.append("| %s | %s (%s) | %s (%s) |" % (
+            who, "%.0f" % med[prefix + "/line"] if prefix + "/line" in med else "-", spread(prefix + "/line"),
+            "%.0f" % med[prefix + "/fixed"] if prefix + "/fixed" in med else "-", spread(prefix + "/fixed")))
+    out += ["", "| ratio | target | tokio | smol |", "|---|---|---|---|"]
+
+    def row(text, mode, den, target):
+        cells = []
+        for rt in ("tokio", "smol"):
+            a, b = "%s/%s" % (rt, mode), den
+            cells.append(mark(med[a] / med[b], target) if a in med and b in med else "-")
+        out.append("| %s | %s | %s |" % (text, "none" if target is None else "≥ %.2g" % target, " | ".join(cells)))
+    row("`*l` over TLS / OpenResty", "line", "openresty/line", 1.0)
+    row("`receive(65536)` over TLS / OpenResty", "fixed", "openresty/fixed", 1.0)
+    row("`receive(65536)` over TLS / raw tokio-rustls loop", "fixed", "raw-tokio-rustls/fixed", 0.9)
+    # A reference, as the same ratio without TLS in §1 (there 0.4–0.5: `receive("*l")`
+    # returns each line as `Bytes`, `read_until` fills one reused `Vec`).
+    row("`*l` over TLS / tokio-rustls `read_until` into one reused `Vec`", "line", "raw-tokio-rustls/line", None)
+    out += ["", "Requests per second, one 16-byte echo each: a new TCP connection and full TLS 1.3 handshake "
+            "per request, against the pooled, handshaked connection (`ConnectOptions::tls`).", "",
+            "| runtime | new connection + handshake | pooled | pooled / new |", "|---|---|---|---|"]
+    for rt in ("tokio", "smol"):
+        new, pooled = med.get(rt + "/handshake-new"), med.get(rt + "/handshake-pooled")
+        if new and pooled:
+            out.append("| %s | %s/s | %s/s | %.1f |" % (rt, human(new), human(pooled), pooled / new))
+    return out
+
+
 def report(r, command):
     v = r["versions"]
     out = ["Produced by `%s` in %d s (%s; load average %s at the start, %s at the end)." % (
@@ -581,11 +678,23 @@ def report(r, command):
     return "\n".join(out)
 
 
+def tls_report(r, command):
+    """§4 has markers of its own, so `--only tls --write` leaves §1–§3 as they are."""
+    v = r["versions"]
+    return "\n".join(["Produced by `%s` in %d s (%s; load average %s at the start, %s at the end; %s; "
+                      "rustc %s; %s)." % (command, r["seconds"],
+                                          "peers on CPU 0, readers on CPU 1" if r["pinned"] else "unpinned",
+                                          " ".join(r["loadavg_start"]), " ".join(r["loadavg_end"]), v["cpu"],
+                                          v["rustc"], v["nginx"]), ""] + tls_tables(r["tls"]))
+
+
 BEGIN, END = "<!-- bench:begin (scripts/bench.sh writes this part) -->", "<!-- bench:end -->"
+TLS_BEGIN, TLS_END = "<!-- bench-tls:begin (scripts/bench.sh writes this part) -->", "<!-- bench-tls:end -->"
 
 
-def write_benchmarks_md(text):
-    """Replaces the generated part of BENCHMARKS.md, keeping the prose around it."""
+def write_benchmarks_md(text, begin=BEGIN, end=END):
+    """Replaces a generated part of BENCHMARKS.md, keeping the prose around it."""
+    BEGIN, END = begin, end
     path = os.path.join(ROOT, "BENCHMARKS.md")
     doc = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n%s\n%s\n" % (BEGIN, END)
     if BEGIN not in doc or END not in doc:
@@ -609,7 +718,7 @@ def main():
     ap.add_argument("--syscall-ops", type=int, default=1000)
     ap.add_argument("--quick", action="store_true", help="a smoke run: small counts, 1 repetition")
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
-    ap.add_argument("--only", help="comma list of sections: stream,overhead,timers,syscalls,memory")
+    ap.add_argument("--only", help="comma list of sections: stream,overhead,timers,syscalls,memory,tls")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from --out's results.json")
     ap.add_argument("--write", action="store_true", help="put the report into BENCHMARKS.md")
     ap.add_argument("--command", default="bash scripts/bench.sh", help="the command the report names")
@@ -633,7 +742,7 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     b = Bench(a)
-    sections = a.only.split(",") if a.only else ["stream", "overhead", "timers", "syscalls", "memory"]
+    sections = a.only.split(",") if a.only else ["stream", "overhead", "timers", "syscalls", "memory", "tls"]
     results = {"versions": versions(a.bin), "pinned": b.two_cores,
                "loadavg_start": open("/proc/loadavg").read().split()[:3],
                "settings": {k: v for k, v in vars(a).items() if k not in ("out", "bin")}}
@@ -657,16 +766,21 @@ def main():
 
 
 def finish(results, a):
-    text = report(results, a.command)
-    path = os.path.join(a.out, "report.md")
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print()
-    print(text)
-    print()
-    print("wrote", path)
-    if a.write and not a.quick:
-        print("wrote", write_benchmarks_md(text))
+    texts = []
+    if any(k in results for k in ("stream", "overhead", "timers", "syscalls", "memory")):
+        texts.append((report(results, a.command), BEGIN, END))
+    if "tls" in results:
+        texts.append((tls_report(results, a.command), TLS_BEGIN, TLS_END))
+    for text, begin, end in texts:
+        path = os.path.join(a.out, "report.md" if begin == BEGIN else "report-tls.md")
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        print()
+        print(text)
+        print()
+        print("wrote", path)
+        if a.write and not a.quick:
+            print("wrote", write_benchmarks_md(text, begin, end))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@
 //! * `timers --runtime R --port P`: timers armed by receives served from the buffer (§2).
 //! * `syscalls --runtime R --op O --n N --port P`: a workload for `strace -c` (§2).
 //! * `memory --runtime R --kind K --n N --port P`: RSS per connection (§3).
+//! * `serve-tls --port P --data-dir D`: the TLS blaster and echo peer (§4).
+//! * `stream ... --tls 1` and the readers `raw-tokio-rustls-line|bulk`: stream parsing over
+//!   TLS (§4).
+//! * `tls-handshake --runtime R --port P --n N --mode new|pooled`: a TLS connection per
+//!   request (connect, full handshake) vs pooled reuse (§4).
 
 mod args;
 mod counting;
@@ -24,6 +29,7 @@ mod pipeline;
 mod servers;
 mod stream;
 mod syscalls;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
         "timers" => counting::timers(&args),
         "syscalls" => syscalls::run(&args),
         "memory" => memory::run(&args),
+        "serve-tls" => tls::serve(&args),
+        "tls-handshake" => tls::handshakes(&args),
         other => Err(format!("unknown subcommand {other:?}")),
     };
     match outcome {

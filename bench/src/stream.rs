@@ -22,11 +22,11 @@ pub(crate) const BOUNDARY: &str = "\r\n--boundary";
 
 /// What one reader counted.
 #[derive(Debug, Default)]
-struct Tally {
+pub(crate) struct Tally {
     /// Payload bytes returned (lines without CRLF, parts without boundaries).
-    payload: u64,
+    pub(crate) payload: u64,
     /// Lines, chunks or parts.
-    items: u64,
+    pub(crate) items: u64,
 }
 
 pub(crate) fn run(args: &Args) -> Outcome {
@@ -109,12 +109,16 @@ fn from_blaster(args: &Args, reader: &str) -> Result<(Tally, Instant), String> {
             crate::tokio_runtime().block_on(tokio_baseline(reader, port, &request, buffer_size))
         }
         "raw-asyncio" => smol::block_on(async_io_baseline(port, &request, buffer_size)),
+        "raw-tokio-rustls-line" | "raw-tokio-rustls-bulk" => crate::tokio_runtime().block_on(
+            crate::tls::raw_reader(reader, port, &request, buffer_size),
+        ),
         _ => {
             let directives = args.directives()?;
             let backend: Backend = args.backend()?;
             let reader = reader.to_owned();
+            let tls = args.get_or("tls", 0u8)? == 1;
             with_context!(backend, directives, |cx| cosocket_reader(
-                cx, &reader, port, &request, size
+                cx, &reader, port, &request, size, tls
             ))
         }
     }
@@ -127,9 +131,16 @@ async fn cosocket_reader<C: Cosockets>(
     port: u16,
     request: &str,
     size: usize,
+    tls: bool,
 ) -> Result<(Tally, Instant), String> {
+    let mut options = ConnectOptions::new();
+    if tls {
+        // BENCHMARKS.md §4: the blaster's certificate is not verified (as OpenResty's
+        // `sslhandshake(nil, nil, false)`); the handshake is outside the clock.
+        options = options.tls(cosocket::tls::TlsOptions::new().dangerous_skip_verification());
+    }
     let mut sock = cx
-        .connect("127.0.0.1", port, &ConnectOptions::new())
+        .connect("127.0.0.1", port, &options)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     sock.send(request).await.map_err(|e| format!("send: {e}"))?;

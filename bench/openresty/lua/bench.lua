@@ -31,6 +31,10 @@ function _M.stream()
     local sock = ngx.socket.tcp()
     sock:settimeout(60000)
     assert(sock:connect("127.0.0.1", port))
+    if a.tls then
+        -- BENCHMARKS.md §4: over TLS, unverified (the blaster's certificate is its own).
+        assert(sock:sslhandshake(nil, nil, false))
+    end
     assert(sock:send(dataset .. " " .. total .. "\n"))
 
     local bytes, items, err_end = 0, 0, nil
