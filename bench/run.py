@@ -158,6 +158,21 @@ class Bench:
                          port, stderr=subprocess.DEVNULL)
         return port
 
+    def start_nginx(self, name):
+        """OpenResty's one worker (on CPU 1 with two cores) in a prefix of its own under
+        the run's temp dir; returns its port."""
+        port = free_port()
+        prefix = os.path.join(self.tmp, name)
+        os.makedirs(os.path.join(prefix, "logs"))
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(
+                affinity="worker_cpu_affinity 10;" if self.two_cores else "",
+                lua=os.path.join(HERE, "openresty", "lua"), port=port))
+        self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], port,
+                         sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
+        return port
+
     # -- §1 stream parsing ----------------------------------------------------------
     def stream(self):
         sizes = gen_data(self.tmp)
@@ -168,16 +183,7 @@ class Bench:
         blast_port = free_port()
         self.procs.start("blaster", self.peer([blaster, str(blast_port), self.tmp]), blast_port,
                          stderr=subprocess.DEVNULL)
-        nginx_port = free_port()
-        prefix = os.path.join(self.tmp, "nginx")
-        os.makedirs(os.path.join(prefix, "logs"))
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(
-                affinity="worker_cpu_affinity 10;" if self.two_cores else "",
-                lua=os.path.join(HERE, "openresty", "lua"), port=nginx_port))
-        self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], nginx_port,
-                         sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
+        nginx_port = self.start_nginx("nginx")
 
         # (name, how, dataset, options); the cosocket readers run on both backends.
         cases = []
@@ -241,16 +247,7 @@ class Bench:
         tls_port = free_port()
         self.procs.start("tls-blaster", self.peer([self.a.bin, "serve-tls", "--port", str(tls_port),
                                                    "--data-dir", self.tmp]), tls_port, stderr=subprocess.DEVNULL)
-        nginx_port = free_port()
-        prefix = os.path.join(self.tmp, "nginx-tls")
-        os.makedirs(os.path.join(prefix, "logs"))
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(
-                affinity="worker_cpu_affinity 10;" if self.two_cores else "",
-                lua=os.path.join(HERE, "openresty", "lua"), port=nginx_port))
-        self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], nginx_port,
-                         sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
+        nginx_port = self.start_nginx("nginx-tls")
         cases = []
         for mode, size in (("line", None), ("fixed", 65536)):
             cases.append(("openresty/%s" % mode, "openresty", dict(mode=mode, size=size)))

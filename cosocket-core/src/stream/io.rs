@@ -25,6 +25,7 @@ use super::Stream;
 use super::halves::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::read::{ReadParts, ReadSide, connected, log_read_timeout, log_recv_error};
 use super::send::{WriteParts, log_send_error, log_send_timeout, nodelay_once, shutdown, writable};
+use crate::conn::Conn;
 use crate::proto::fragments::IOV_MAX;
 use crate::proto::{Error, ReadState};
 use crate::rt::Runtime;
@@ -83,38 +84,36 @@ fn poll_write<R: Runtime>(
     task: &mut TaskContext<'_>,
     bufs: &[IoSlice<'_>],
 ) -> Poll<io::Result<usize>> {
-    let WriteParts {
-        rt,
-        directives,
-        conn,
-        side,
-    } = parts;
-    let conn = writable(directives, conn, side)?;
+    let conn = writable(parts.directives, parts.conn, parts.side)?;
     if bufs.iter().all(|b| b.is_empty()) {
         return Poll::Ready(Ok(0));
     }
-    nodelay_once(directives, conn, side)?;
+    nodelay_once(parts.directives, conn, parts.side)?;
     let bufs = &bufs[..bufs.len().min(IOV_MAX)];
-    match conn.poll_write_vectored(task, bufs) {
+    let polled = conn.poll_write_vectored(task, bufs);
+    settle_write(parts, task, conn, polled)
+}
+
+/// What a write poll of `conn` comes to: done (the timer goes), failed (the write half
+/// closes), or waiting within the send timeout.
+fn settle_write<R: Runtime, T>(
+    parts: WriteParts<'_, R>,
+    task: &mut TaskContext<'_>,
+    conn: &Conn<R>,
+    polled: Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    match polled {
         Poll::Ready(Ok(n)) => {
-            side.poll_timer = None;
+            parts.side.poll_timer = None;
             Poll::Ready(Ok(n))
         }
         Poll::Ready(Err(e)) => {
-            side.poll_timer = None;
-            side.closed = true;
+            parts.side.poll_timer = None;
+            parts.side.closed = true;
             log_send_error(conn, &e);
             Poll::Ready(Err(e))
         }
-        Poll::Pending => write_pending(
-            WriteParts {
-                rt,
-                directives,
-                conn: Some(conn),
-                side,
-            },
-            task,
-        ),
+        Poll::Pending => write_pending(parts, task),
     }
 }
 
@@ -155,19 +154,8 @@ fn poll_flush<R: Runtime>(
         Some(conn) if !parts.side.closed => conn,
         _ => return Poll::Ready(Ok(())),
     };
-    match conn.poll_flush(task) {
-        Poll::Ready(Ok(())) => {
-            parts.side.poll_timer = None;
-            Poll::Ready(Ok(()))
-        }
-        Poll::Ready(Err(e)) => {
-            parts.side.poll_timer = None;
-            parts.side.closed = true;
-            log_send_error(conn, &e);
-            Poll::Ready(Err(e))
-        }
-        Poll::Pending => write_pending(parts, task),
-    }
+    let polled = conn.poll_flush(task);
+    settle_write(parts, task, conn, polled)
 }
 
 /// `poll_close` / `poll_shutdown`: queued TLS records, then FIN once (after TLS's
