@@ -109,9 +109,8 @@ fn from_blaster(args: &Args, reader: &str) -> Result<(Tally, Instant), String> {
             crate::tokio_runtime().block_on(tokio_baseline(reader, port, &request, buffer_size))
         }
         "raw-asyncio" => smol::block_on(async_io_baseline(port, &request, buffer_size)),
-        "raw-tokio-rustls-line" | "raw-tokio-rustls-bulk" => crate::tokio_runtime().block_on(
-            crate::tls::raw_reader(reader, port, &request, buffer_size),
-        ),
+        "raw-tokio-rustls-line" | "raw-tokio-rustls-bulk" => crate::tokio_runtime()
+            .block_on(crate::tls::raw_reader(reader, port, &request, buffer_size)),
         _ => {
             let directives = args.directives()?;
             let backend: Backend = args.backend()?;
