@@ -233,7 +233,7 @@ pub async fn x_every_address_within_one_connect_timeout<H: Harness>(t: Case<H>) 
     let answer = Answer::Addrs(vec![refused, silent, silent]);
     let cx = t.cx_with(|d| {
         d.resolver = Resolver::Custom(Arc::new(answer));
-        d.connect_timeout = Duration::from_millis(150);
+        d.connect_timeout = Duration::from_millis(300);
     });
     let mut s = cx.stream();
     let started = Instant::now();
@@ -242,9 +242,11 @@ pub async fn x_every_address_within_one_connect_timeout<H: Harness>(t: Case<H>) 
         &s.connect("two.example", 80, &opts()).await,
         r#"(nil,"timeout")"#,
     );
+    // One timeout, not one per silent address (two would be 600 ms); the margin is for a
+    // loaded 2-core CI machine.
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(140) && took < Duration::from_millis(290),
+        took >= Duration::from_millis(290) && took < Duration::from_millis(580),
         "{took:?}"
     );
 }

@@ -323,7 +323,8 @@ pub async fn x_tls_resumption<H: Harness>(t: Case<H>) {
             .ssl_handshake(&unverified().session(session.clone()))
             .await;
         assert_eq!(again.expect("again").as_ref(), Some(&session));
-        assert!(started.elapsed() < Duration::from_millis(100));
+        // No round trip: well under the peer's handshake time even on a loaded machine.
+        assert!(started.elapsed() < Duration::from_millis(300));
         expect("close", &a.close(), "(1)");
 
         let mut b = cx.stream();
@@ -466,7 +467,7 @@ pub async fn x_tls_pool_reuse<H: Harness>(t: Case<H>) {
     expect("reused", &b.reused_times(), "(1)");
     let started = Instant::now();
     expect_handshake("again", &b.ssl_handshake(&verified()).await, "(<session>)");
-    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(started.elapsed() < Duration::from_millis(300));
     expect("send", &b.send("1\n").await, "(2)");
     expect("line", &b.receive_line().await, r#"("one")"#);
     expect("keepalive", &b.set_keepalive(None, None), "(1)");
@@ -630,7 +631,7 @@ pub async fn x_tls_truncated_end<H: Harness>(t: Case<H>) {
 /// Dropping a receive over TLS loses no byte: what was decrypted stays buffered.
 pub async fn x_tls_cancel_receive<H: Harness>(t: Case<H>) {
     let mut peer = start(spec(json!({"type": "tls", "steps": [
-        {"send": "hello wor"}, {"sleep_ms": 100}, {"send": "ld\r\n"}, {"drain": true}
+        {"send": "hello wor"}, {"sleep_ms": 400}, {"send": "ld\r\n"}, {"drain": true}
     ]})));
     let mut s = t.stream();
     tcp_to(&mut s, &mut peer).await;
