@@ -307,6 +307,7 @@ macro_rules! __conformance_cases {
             s21_any_after_exact_and_timeout
             s22_any_zero_is_bad_max_argument
             s23_any_bounded_by_buffer_size
+            x_any_bounded_after_dropped_line
             s24_any_fin
             s25_any_body_after_headers
             s26_until_size_chunks

@@ -311,6 +311,37 @@ pub async fn s23_any_bounded_by_buffer_size<H: Harness>(t: Case<H>) {
     }
 }
 
+/// `receive_any` never returns more than `buffer_size`, even when a line read that was
+/// dropped (an outer timeout) left more than that buffered; every byte follows in order.
+pub async fn x_any_bounded_after_dropped_line<H: Harness>(t: Case<H>) {
+    let data: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut peer = start(PeerSpec::tcp(vec![Step::send(&data), Step::Drain]));
+    let mut s = super::connected_with_buffer(&t, &mut peer, 4096).await;
+    t.sleep_ms(100).await;
+    // The line read gathers every byte (no LF), then is dropped unfinished.
+    {
+        let line = std::pin::pin!(s.receive_line());
+        let timer = std::pin::pin!(t.sleep_ms(100));
+        let dropped = futures::future::select(line, timer).await;
+        assert!(
+            matches!(dropped, futures::future::Either::Right(_)),
+            "no LF: the line waits"
+        );
+    }
+    let mut got = Vec::new();
+    while got.len() < data.len() {
+        let chunk = s.receive_any(usize::MAX).await.expect("buffered bytes");
+        assert!(
+            chunk.len() <= 4096,
+            "receive_any returned {} bytes",
+            chunk.len()
+        );
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, data);
+    drop(finish(peer));
+}
+
 /// Case 24.
 pub async fn s24_any_fin<H: Harness>(t: Case<H>) {
     let mut peer = start(PeerSpec::tcp(vec![Step::Close]));

@@ -313,7 +313,10 @@ impl Reader for Any {
     type Output = Bytes;
 
     fn scan(&mut self, buf: &mut RecvBuffer) -> Option<Bytes> {
-        (!buf.is_empty()).then(|| buf.take(self.max))
+        // At most one segment, as OpenResty's one buffer holds: the buffer can hold more
+        // after a read that was dropped while it gathered a long line (issue 19's probe).
+        let max = self.max.min(buf.segment_size());
+        (!buf.is_empty()).then(|| buf.take(max))
     }
 
     fn at_eof(&mut self, _buf: &mut RecvBuffer) -> Result<Bytes> {
