@@ -15,12 +15,12 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 # python3 runs the parity comparison (Foundation 3); install it where it is missing.
 if ! command -v python3 >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq python3
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3
 fi
 # The TLS server cases (conformance `tls_servers`) run a real `openssl s_server` and nginx
 # with `ssl` (Debian's `nginx` package holds /usr/sbin/nginx, often outside a user's PATH).
 if ! command -v openssl >/dev/null || ! { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then
-    apt-get update -qq && apt-get install -y -qq openssl nginx
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl nginx
 fi
 
 step "cargo fmt --check"
