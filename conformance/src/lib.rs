@@ -84,6 +84,48 @@ macro_rules! conformance_tls_server_tests {
     };
 }
 
+/// Runs a crate's own cases on every in-tree harness (feature `harnesses`): one module
+/// per harness (`tokio_current_thread`, `tokio_multi_thread`, `smol`), one `#[test]` per
+/// case in each, every case under the [watchdog](harness::run_watched). This is how the
+/// client libraries of `clients/` test themselves: a case is
+/// `pub async fn name<H: Harness>(t: Case<H>)` in the module `$cases` at the test
+/// crate's root, written against the public traits only.
+///
+/// ```ignore
+/// mod cases;   // pub async fn get_and_set<H: Harness>(t: Case<H>) { … }
+/// cosocket_conformance::every_harness_tests!(cases; get_and_set pipeline);
+/// ```
+#[cfg(feature = "harnesses")]
+#[macro_export]
+macro_rules! every_harness_tests {
+    ($cases:ident; $($case:ident)*) => {
+        mod tokio_current_thread {
+            $crate::__every_harness_test!($crate::harnesses::tokio_current(), $cases; $($case)*);
+        }
+        mod tokio_multi_thread {
+            $crate::__every_harness_test!($crate::harnesses::tokio_multi(), $cases; $($case)*);
+        }
+        mod smol {
+            $crate::__every_harness_test!($crate::harnesses::smol(), $cases; $($case)*);
+        }
+    };
+}
+
+#[cfg(feature = "harnesses")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __every_harness_test {
+    ($harness:expr, $cases:ident; $($case:ident)*) => {$(
+        #[test]
+        fn $case() {
+            let harness = $harness;
+            $crate::harness::run_watched(&harness, stringify!($case), |h| {
+                ::std::boxed::Box::pin(crate::$cases::$case($crate::Case::new(h)))
+            });
+        }
+    )*};
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_test {

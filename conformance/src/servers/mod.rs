@@ -1,12 +1,14 @@
-//! Real TLS servers that no code here wrote (feature `tls`), for the cases of
-//! `cases/tls_servers.rs`: `openssl s_server` ([`SServer`]) and nginx with `ssl`
-//! ([`Nginx`]), each on 127.0.0.1 on a free port, with certificates made by rcgen when the
-//! server starts (a test CA, a `localhost` leaf it signed and a client certificate it
-//! signed: [`TestPki`]) in a temporary directory of its own ([`TempDir`]).
+//! Real servers that no code here wrote (feature `tls`), for the TLS cases of
+//! `cases/tls_servers.rs` and the client libraries' tests (`clients/`): `openssl s_server`
+//! ([`SServer`]), nginx plain and with `ssl` ([`Nginx`]), `redis-server` ([`RedisServer`]),
+//! `memcached` ([`Memcached`]) and `dnsmasq` ([`Dnsmasq`]), each on 127.0.0.1 on a free
+//! port (or a Unix socket), with no persistence, in a temporary directory of its own
+//! ([`TempDir`]); TLS servers get certificates made by rcgen when they start (a test CA, a
+//! `localhost` leaf it signed and a client certificate it signed: [`TestPki`]).
 //!
-//! * A missing binary fails the case with how to install it (`apt-get install openssl
-//!   nginx`): these cases never skip, so a machine without the servers cannot pass
-//!   them by accident.
+//! * A missing binary fails the case with how to install it (`apt-get install …`, the
+//!   Debian package named): these cases never skip, so a machine without the servers
+//!   cannot pass them by accident.
 //! * A server is stopped by PID when dropped (kill, then wait), and its directory is then
 //!   removed. A case the watchdog abandons never drops its server, so servers are also
 //!   started under `setpriv --pdeathsig KILL` from one thread that lives as long as the
@@ -27,18 +29,25 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 
+mod dnsmasq;
+mod memcached;
 mod nginx;
 mod openssl;
+mod redis;
 
+pub use dnsmasq::{DnsRecord, Dnsmasq};
+pub use memcached::Memcached;
 pub use nginx::{AccessLine, Nginx};
 pub use openssl::SServer;
+pub use redis::RedisServer;
 
 /// The name every server certificate is for (and the server name the cases verify).
 pub const SERVER_NAME: &str = "localhost";
 
 /// How `apt-get` installs every server of this module (Debian's `nginx` package holds
-/// `/usr/sbin/nginx`, built with the `ssl` and `ssi` modules).
-pub const INSTALL: &str = "apt-get install openssl nginx";
+/// `/usr/sbin/nginx`, built with the `ssl` and `ssi` modules; `dnsmasq-base` holds
+/// `/usr/sbin/dnsmasq` without starting a system service).
+pub const INSTALL: &str = "apt-get install openssl nginx redis-server memcached dnsmasq-base";
 
 /// A fresh directory under the system's temporary directory, removed with its contents
 /// when dropped.
@@ -96,7 +105,7 @@ fn sweep_dead() {
         let (Some(_), Some(pid), Some(what)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        let ours = what == "s_server" || what == "nginx";
+        let ours = ["s_server", "nginx", "redis", "memcached", "dnsmasq"].contains(&what);
         if ours && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
@@ -250,6 +259,13 @@ impl Drop for Process {
     }
 }
 
+/// Whether this process runs as root (`/proc/self` belongs to the effective user): memcached
+/// and dnsmasq must then be told which user to be.
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 /// A port that was free a moment ago (the server may lose a race for it: see
 /// [`start_listening`]).
 fn free_port() -> u16 {
@@ -260,8 +276,8 @@ fn free_port() -> u16 {
 }
 
 /// Where `name` is: the first of `PATH`'s directories and then `also` that holds it.
-/// Fails (never skips) with how to install it.
-fn find_binary(name: &str, also: &[&str]) -> PathBuf {
+/// Fails (never skips) with how to install it: `apt-get install <package>`.
+fn find_binary(name: &str, also: &[&str], package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(also.iter().map(PathBuf::from))
@@ -269,8 +285,8 @@ fn find_binary(name: &str, also: &[&str]) -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "`{name}` is not installed (looked in PATH and {also:?}); the TLS server \
-                 cases need real servers: `{INSTALL}` (Debian packages openssl and nginx)"
+                "`{name}` is not installed (looked in PATH and {also:?}); these cases need \
+                 the real server: `apt-get install {package}` (all of them: `{INSTALL}`)"
             )
         })
 }
@@ -360,9 +376,9 @@ mod tests {
     use super::*;
 
     #[test]
-    #[should_panic(expected = "apt-get install openssl nginx")]
+    #[should_panic(expected = "apt-get install no-such-package")]
     fn a_missing_binary_fails_with_how_to_install_it() {
-        find_binary("cosocket-no-such-server", &["/nonexistent"]);
+        find_binary("cosocket-no-such-server", &["/nonexistent"], "no-such-package");
     }
 
     #[test]
@@ -373,5 +389,44 @@ mod tests {
         drop(server);
         // Killed and reaped: no process, not even a zombie.
         assert!(!Path::new("/proc").join(pid.to_string()).exists());
+    }
+
+    /// Sends `request` and reads until `done` holds of what came back (5 s at most).
+    fn exchange(port: u16, request: &[u8], done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn.write_all(request).expect("send");
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        while !done(&got) {
+            let n = conn.read(&mut buf).expect("read");
+            assert!(n > 0, "closed after {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    }
+
+    #[test]
+    fn redis_memcached_and_dnsmasq_start_answer_and_stop() {
+        let redis = RedisServer::start();
+        let pong = exchange(redis.port(), b"PING\r\n", |g| g.ends_with(b"\r\n"));
+        assert_eq!(pong, b"+PONG\r\n");
+        let memcached = Memcached::start();
+        let version = exchange(memcached.port(), b"version\r\n", |g| g.ends_with(b"\r\n"));
+        assert!(version.starts_with(b"VERSION "), "{version:?}");
+        let dns = Dnsmasq::start(&[DnsRecord::A("a.test".into(), [10, 0, 0, 1].into())]);
+        // A query over TCP: length prefix, ID 0x1234, RD, one question `a.test A IN`.
+        let query = b"\x00\x18\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x04test\x00\x00\x01\x00\x01";
+        let reply = exchange(dns.port(), query, |g| {
+            g.len() >= 2 && g.len() >= 2 + usize::from(u16::from_be_bytes([g[0], g[1]]))
+        });
+        assert_eq!(&reply[2..4], b"\x12\x34");
+        assert!(reply.ends_with(&[10, 0, 0, 1]), "{reply:?}\n{}", dns.log());
+        let pids = [redis.pid(), memcached.pid(), dns.pid()];
+        drop((redis, memcached, dns));
+        for pid in pids {
+            assert!(!Path::new("/proc").join(pid.to_string()).exists());
+        }
     }
 }

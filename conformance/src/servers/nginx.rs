@@ -1,4 +1,4 @@
-//! nginx with `ssl`: one process (`daemon off; master_process off;`) run as the current
+//! nginx, plain and with `ssl` (two ports): one process (`daemon off; master_process off;`) run as the current
 //! user with every path it writes (error and access logs, PID file, temporary
 //! directories) inside its own directory, so it runs as root or not and touches nothing
 //! of the machine's nginx.
@@ -11,6 +11,9 @@
 //!   `Content-Length`, and `return 200 …` too; the `ssi` filter (built into Debian's
 //!   nginx) drops the length of what it processes, so HTTP/1.1 gets it chunked. The page
 //!   echoes `$ssl_protocol`: [`Nginx::ssi_body`].
+//!
+//! * under [`Nginx::CLOSE`] (`/close/small.txt`, …): the same files with
+//!   `keepalive_timeout 0`, so nginx answers `Connection: close` and closes.
 //!
 //! The access log ([`Nginx::access_log`]) records `$connection` and
 //! `$connection_requests`, so a case sees which requests shared a connection.
@@ -59,13 +62,14 @@ impl AccessLine {
     }
 }
 
-/// A running nginx with `ssl` on 127.0.0.1 and a [`TestPki`] of its own; stopped when
-/// dropped.
+/// A running nginx on 127.0.0.1, with `ssl` on [`port`](Nginx::port) and plain HTTP on
+/// [`plain_port`](Nginx::plain_port), and a [`TestPki`] of its own; stopped when dropped.
 #[derive(Debug)]
 pub struct Nginx {
     // Fields drop in order: the process before the directory it works in.
     process: Process,
     port: u16,
+    plain_port: u16,
     pki: TestPki,
     dir: TempDir,
 }
@@ -77,12 +81,15 @@ impl Nginx {
     pub const LARGE: &'static str = "/large.bin";
     /// The path of the chunked (SSI) page.
     pub const SSI: &'static str = "/ssi/page.html";
+    /// The prefix under which every file is served with `Connection: close`.
+    pub const CLOSE: &'static str = "/close";
 
     /// Starts nginx (`ssl_protocols TLSv1.2 TLSv1.3`).
     pub fn start() -> Self {
         let binary = find_binary(
             "nginx",
             &["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"],
+            "nginx",
         );
         let dir = TempDir::new("nginx");
         let pki = TestPki::generate(dir.path());
@@ -95,8 +102,12 @@ impl Nginx {
         write("www/small.txt", &Self::small_body());
         write("www/large.bin", &Self::large_body());
         write("www/ssi/page.html", SSI_SOURCE.as_bytes());
+        let mut plain_port = 0;
         let (process, port) = start_listening("nginx", &binary, &dir, |port| {
-            write("nginx.conf", config(&dir, port).as_bytes());
+            // nginx binds both ports before it accepts on either; a lost race for either
+            // makes it exit, and the start is tried again with two new ports.
+            plain_port = super::free_port();
+            write("nginx.conf", config(&dir, port, plain_port).as_bytes());
             let mut args: Vec<OsString> = Vec::new();
             // `-e`: the error log before the configuration is read; the default one
             // (/var/log/nginx/error.log) may not be writable.
@@ -108,14 +119,20 @@ impl Nginx {
         Self {
             process,
             port,
+            plain_port,
             pki,
             dir,
         }
     }
 
-    /// The port on 127.0.0.1.
+    /// The TLS port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The plain HTTP port on 127.0.0.1.
+    pub fn plain_port(&self) -> u16 {
+        self.plain_port
     }
 
     /// The certificates.
@@ -161,8 +178,8 @@ impl Nginx {
     }
 }
 
-/// nginx.conf for `dir` and `port`.
-fn config(dir: &TempDir, port: u16) -> String {
+/// nginx.conf for `dir`, the TLS `port` and the `plain` one.
+fn config(dir: &TempDir, port: u16, plain: u16) -> String {
     let d = dir.path().display();
     format!(
         r#"daemon off;
@@ -191,6 +208,7 @@ http {{
     keepalive_requests 1000;
     server {{
         listen 127.0.0.1:{port} ssl;
+        listen 127.0.0.1:{plain};
         server_name {SERVER_NAME};
         ssl_certificate {d}/server.pem;
         ssl_certificate_key {d}/server.key;
@@ -198,6 +216,10 @@ http {{
         root {d}/www;
         location /ssi/ {{
             ssi on;
+        }}
+        location /close/ {{
+            keepalive_timeout 0;
+            alias {d}/www/;
         }}
     }}
 }}

@@ -28,7 +28,7 @@ impl SServer {
     /// client certificate signed by the CA when `require_client_cert` (`-Verify 1
     /// -CAfile ca.pem`).
     pub fn start(versions: TlsVersions, require_client_cert: bool) -> Self {
-        let binary = find_binary("openssl", &["/usr/bin", "/usr/local/bin"]);
+        let binary = find_binary("openssl", &["/usr/bin", "/usr/local/bin"], "openssl");
         let dir = TempDir::new("s_server");
         let pki = TestPki::generate(dir.path());
         let (process, port) = start_listening("s_server", &binary, &dir, |port| {

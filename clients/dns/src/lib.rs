@@ -1,0 +1,1 @@
+//! cosocket-dns (being written).

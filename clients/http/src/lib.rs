@@ -1,0 +1,1 @@
+//! cosocket-http (being written).

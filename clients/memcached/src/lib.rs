@@ -1,0 +1,1 @@
+//! cosocket-memcached (being written).

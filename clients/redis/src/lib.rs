@@ -1,0 +1,1 @@
+//! cosocket-redis (being written).
