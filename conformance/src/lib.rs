@@ -114,6 +114,8 @@ macro_rules! every_harness_tests {
 #[cfg(feature = "harnesses")]
 #[doc(hidden)]
 #[macro_export]
+// `crate::$cases` is the test crate's module of cases, by design.
+#[allow(clippy::crate_in_macro_def)]
 macro_rules! __every_harness_test {
     ($harness:expr, $cases:ident; $($case:ident)*) => {$(
         #[test]

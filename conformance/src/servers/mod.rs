@@ -378,7 +378,11 @@ mod tests {
     #[test]
     #[should_panic(expected = "apt-get install no-such-package")]
     fn a_missing_binary_fails_with_how_to_install_it() {
-        find_binary("cosocket-no-such-server", &["/nonexistent"], "no-such-package");
+        find_binary(
+            "cosocket-no-such-server",
+            &["/nonexistent"],
+            "no-such-package",
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ impl RedisServer {
             arg("daemonize", "no".into());
             arg("save", "".into());
             arg("appendonly", "no".into());
+            // DEBUG SLEEP: a reply that comes late, for the timeout and cancellation cases.
+            arg("enable-debug-command", "local".into());
             arg("dir", dir.path().into());
             arg("unixsocket", dir.join("redis.sock").into());
             arg("unixsocketperm", "700".into());

@@ -1,0 +1,263 @@
+//! The RESP2 / RESP3 reply parser, over a socket's receive buffer: each header line is read
+//! borrowed ([`receive_line_ref`](cosocket::StreamRead::receive_line_ref): no allocation),
+//! each bulk string as one `Bytes` of the buffer ([`receive_exact`](cosocket::StreamRead::receive_exact)).
+//! Nested aggregates are parsed with an explicit stack, not recursion, so the future has a
+//! fixed size and [`Limits::max_depth`] bounds the stack.
+
+use bytes::Bytes;
+use cosocket::StreamRead;
+
+use crate::error::{Error, Result, ServerError};
+use crate::value::Value;
+
+/// Bounds on what a reply may hold; a reply over one is a [`Error::TooLarge`] and the
+/// connection is closed. The defaults admit whatever a default Redis server sends, and stop
+/// a broken or hostile peer from making the client allocate without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest bulk string (default 512 MiB, Redis's own `proto-max-bulk-len`).
+    pub max_bulk: usize,
+    /// The most elements of one aggregate (default 16 Mi).
+    pub max_elements: usize,
+    /// The deepest nesting of aggregates (default 64).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bulk: 512 << 20,
+            max_elements: 16 << 20,
+            max_depth: 64,
+        }
+    }
+}
+
+impl Limits {
+    /// The socket read limit that goes with these limits: a bulk string and its CRLF (a
+    /// header line is never longer).
+    pub(crate) fn read_limit(&self) -> usize {
+        self.max_bulk.saturating_add(2).max(64 << 10)
+    }
+}
+
+/// An aggregate being filled.
+struct Frame {
+    kind: u8,
+    want: usize,
+    items: Vec<Value>,
+}
+
+impl Frame {
+    fn finish(self) -> Option<Value> {
+        Some(match self.kind {
+            b'*' => Value::Array(self.items),
+            b'~' => Value::Set(self.items),
+            b'>' => Value::Push(self.items),
+            b'%' => {
+                let mut pairs = Vec::with_capacity(self.items.len() / 2);
+                let mut items = self.items.into_iter();
+                while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                    pairs.push((k, v));
+                }
+                Value::Map(pairs)
+            }
+            // `|` attributes describe the next value; they are read and dropped.
+            _ => return None,
+        })
+    }
+}
+
+/// What a header line says.
+enum Head {
+    Done(Value),
+    Blob(u8, usize),
+    Aggregate(u8, usize),
+    Attribute(usize),
+}
+
+fn protocol(what: impl Into<String>) -> Error {
+    Error::Protocol(what.into())
+}
+
+fn parse_int(digits: &[u8]) -> Result<i64> {
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| protocol(format!("bad integer {:?}", String::from_utf8_lossy(digits))))
+}
+
+/// A length: `-1` (RESP2's null) is `None`.
+fn parse_len(digits: &[u8]) -> Result<Option<usize>> {
+    match parse_int(digits)? {
+        -1 => Ok(None),
+        n => usize::try_from(n)
+            .map(Some)
+            .map_err(|_| protocol(format!("bad length {n}"))),
+    }
+}
+
+fn head(line: &[u8], limits: &Limits) -> Result<Head> {
+    let (&tag, rest) = line
+        .split_first()
+        .ok_or_else(|| protocol("an empty reply line"))?;
+    let blob = |len: Option<usize>| -> Result<Head> {
+        match len {
+            None => Ok(Head::Done(Value::Nil)),
+            Some(n) if n > limits.max_bulk => Err(Error::TooLarge(format!(
+                "a bulk string of {n} bytes (the limit is {})",
+                limits.max_bulk
+            ))),
+            Some(n) => Ok(Head::Blob(tag, n)),
+        }
+    };
+    let aggregate = |len: Option<usize>, pairs: bool| -> Result<Option<usize>> {
+        let Some(n) = len else { return Ok(None) };
+        let count = if pairs { n.checked_mul(2) } else { Some(n) };
+        match count {
+            Some(c) if c <= limits.max_elements => Ok(Some(c)),
+            _ => Err(Error::TooLarge(format!(
+                "an aggregate of {n} elements (the limit is {})",
+                limits.max_elements
+            ))),
+        }
+    };
+    Ok(match tag {
+        b'+' => Head::Done(Value::Status(Bytes::copy_from_slice(rest))),
+        b'-' => Head::Done(Value::Error(ServerError::new(Bytes::copy_from_slice(rest)))),
+        b':' => Head::Done(Value::Int(parse_int(rest)?)),
+        b'_' if rest.is_empty() => Head::Done(Value::Nil),
+        b'#' => match rest {
+            b"t" => Head::Done(Value::Boolean(true)),
+            b"f" => Head::Done(Value::Boolean(false)),
+            _ => return Err(protocol("a bad boolean")),
+        },
+        b',' => {
+            let text = std::str::from_utf8(rest).map_err(|_| protocol("a bad double"))?;
+            let double = match text {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                _ => text.parse().map_err(|_| protocol("a bad double"))?,
+            };
+            Head::Done(Value::Double(double))
+        }
+        b'(' => Head::Done(Value::BigNumber(Bytes::copy_from_slice(rest))),
+        b'$' | b'!' | b'=' => blob(parse_len(rest)?)?,
+        b'*' | b'~' | b'>' => match aggregate(parse_len(rest)?, false)? {
+            None => Head::Done(Value::Nil),
+            Some(n) => Head::Aggregate(tag, n),
+        },
+        b'%' => match aggregate(parse_len(rest)?, true)? {
+            None => Head::Done(Value::Nil),
+            Some(n) => Head::Aggregate(tag, n),
+        },
+        b'|' => match aggregate(parse_len(rest)?, true)? {
+            None => return Err(protocol("a null attribute")),
+            Some(n) => Head::Attribute(n),
+        },
+        other => {
+            return Err(protocol(format!(
+                "unknown reply type byte {:?}",
+                char::from(other)
+            )));
+        }
+    })
+}
+
+/// A blob's value, from its bytes (CRLF stripped).
+fn blob(tag: u8, bytes: Bytes) -> Result<Value> {
+    Ok(match tag {
+        b'$' => Value::Bulk(bytes),
+        b'!' => Value::Error(ServerError::new(bytes)),
+        _ => {
+            // `=`: three bytes of format, a colon, the text.
+            if bytes.len() < 4 || bytes[3] != b':' {
+                return Err(protocol("a bad verbatim string"));
+            }
+            Value::Verbatim([bytes[0], bytes[1], bytes[2]], bytes.slice(4..))
+        }
+    })
+}
+
+/// Reads one whole reply. `started` is set once the reply's first line is consumed and
+/// cleared when the reply is complete: a caller whose future was dropped in between knows
+/// that the connection is torn (a cancel before the first line consumed nothing).
+pub(crate) async fn read_value<S: StreamRead>(
+    sock: &mut S,
+    limits: &Limits,
+    started: &mut bool,
+) -> Result<Value> {
+    let mut stack: Vec<Frame> = Vec::new();
+    loop {
+        let line = match sock.receive_line_ref().await {
+            Ok(line) => line,
+            // A timeout with part of a line consumed: the stream is out of step.
+            Err(e) => {
+                if e.partial().is_some_and(|p| !p.is_empty()) {
+                    *started = true;
+                }
+                return Err(Error::Transport(e));
+            }
+        };
+        *started = true;
+        let opened = match head(line, limits)? {
+            Head::Done(v) => Err(v),
+            Head::Blob(tag, n) => {
+                let mut bytes = sock.receive_exact(n + 2).await?;
+                if &bytes[n..] != b"\r\n" {
+                    return Err(protocol("a bulk string not ended by CRLF"));
+                }
+                bytes.truncate(n);
+                Err(blob(tag, bytes)?)
+            }
+            Head::Aggregate(kind, want) => Ok((kind, want)),
+            Head::Attribute(want) => Ok((b'|', want)),
+        };
+        let mut value = match opened {
+            Err(value) => value,
+            Ok((kind, 0)) => {
+                let empty = Frame {
+                    kind,
+                    want: 0,
+                    items: Vec::new(),
+                };
+                match empty.finish() {
+                    Some(v) => v,
+                    None => continue,
+                }
+            }
+            Ok(_) if stack.len() >= limits.max_depth => {
+                return Err(Error::TooLarge(format!(
+                    "aggregates nested deeper than {}",
+                    limits.max_depth
+                )));
+            }
+            Ok((kind, want)) => {
+                stack.push(Frame {
+                    kind,
+                    want,
+                    // Never trust a length for an allocation: grow as elements arrive.
+                    items: Vec::with_capacity(want.min(1024)),
+                });
+                continue;
+            }
+        };
+        // Hand the value up through every aggregate it completes.
+        loop {
+            let Some(top) = stack.last_mut() else {
+                *started = false;
+                return Ok(value);
+            };
+            top.items.push(value);
+            if top.items.len() < top.want {
+                break;
+            }
+            let done = stack.pop().expect("the top frame");
+            match done.finish() {
+                Some(v) => value = v,
+                // A finished attribute: the value it annotates comes next.
+                None => break,
+            }
+        }
+    }
+}
