@@ -25,6 +25,7 @@
 //! Every case runs in a thread of its own under a watchdog ([`harness::WATCHDOG`]): a hung
 //! case fails with its name and never stalls the run.
 
+pub mod cancel;
 mod case;
 pub mod cases;
 #[cfg(feature = "tls")]

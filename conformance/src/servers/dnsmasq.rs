@@ -21,7 +21,7 @@ pub enum DnsRecord {
     Cname(String, String),
     /// `MX`: `domain`, `exchange`, preference.
     Mx(String, String, u16),
-    /// `TXT`: `name` and its strings (one record).
+    /// `TXT`: `name` and its strings (one record; no string may hold a comma).
     Txt(String, Vec<String>),
     /// `SRV`: `_service._proto.domain`, target, port, priority, weight.
     Srv(String, String, u16, u16, u16),
@@ -38,10 +38,9 @@ impl DnsRecord {
             Self::Aaaa(name, ip) => format!("--host-record={name},{ip}"),
             Self::Cname(alias, target) => format!("--cname={alias},{target}"),
             Self::Mx(domain, host, pref) => format!("--mx-host={domain},{host},{pref}"),
-            Self::Txt(name, texts) => {
-                let quoted: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
-                format!("--txt-record={name},{}", quoted.join(","))
-            }
+            // On the command line dnsmasq keeps quotes as part of the text, so the strings
+            // go bare (and so cannot hold a comma).
+            Self::Txt(name, texts) => format!("--txt-record={name},{}", texts.join(",")),
             Self::Srv(service, target, port, priority, weight) => {
                 format!("--srv-host={service},{target},{port},{priority},{weight}")
             }

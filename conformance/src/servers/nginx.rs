@@ -12,6 +12,7 @@
 //!   nginx) drops the length of what it processes, so HTTP/1.1 gets it chunked. The page
 //!   echoes `$ssl_protocol`: [`Nginx::ssi_body`].
 //!
+//! * `/500`: a 500 error page; `/redirect`: a 302 to [`Nginx::SMALL`];
 //! * under [`Nginx::CLOSE`] (`/close/small.txt`, …): the same files with
 //!   `keepalive_timeout 0`, so nginx answers `Connection: close` and closes.
 //!
@@ -216,6 +217,12 @@ http {{
         root {d}/www;
         location /ssi/ {{
             ssi on;
+        }}
+        location = /500 {{
+            return 500;
+        }}
+        location = /redirect {{
+            return 302 /small.txt;
         }}
         location /close/ {{
             keepalive_timeout 0;

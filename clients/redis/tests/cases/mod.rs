@@ -38,19 +38,7 @@ pub(crate) fn idle<C: Cosockets>(redis: &Redis<C>, cx: &C) -> usize {
         .map_or(0, |s| s.idle)
 }
 
-/// Races `fut` against a sleep of `ms`: `None` if the sleep won (and `fut` was dropped).
-pub(crate) async fn within<H: Harness, T>(
-    t: &Case<H>,
-    ms: u64,
-    fut: impl Future<Output = T>,
-) -> Option<T> {
-    let fut = std::pin::pin!(fut);
-    let sleep = std::pin::pin!(t.sleep_ms(ms));
-    match futures::future::select(fut, sleep).await {
-        futures::future::Either::Left((v, _)) => Some(v),
-        futures::future::Either::Right(((), _)) => None,
-    }
-}
+pub(crate) use cosocket_conformance::cancel::within_ms as within;
 
 /// A sanity bound for waits in cases.
 pub(crate) const SECOND: Duration = Duration::from_secs(1);
