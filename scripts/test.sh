@@ -19,8 +19,24 @@ if ! command -v python3 >/dev/null; then
 fi
 # The TLS server cases (conformance `tls_servers`) run a real `openssl s_server` and nginx
 # with `ssl` (Debian's `nginx` package holds /usr/sbin/nginx, often outside a user's PATH).
-if ! command -v openssl >/dev/null || ! { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl nginx
+# The client libraries' tests (clients/) run real redis-server, memcached, dnsmasq and
+# nginx processes, started by the tests on free loopback ports and stopped by PID
+# (dnsmasq-base: the binary without a system service).
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v memcached >/dev/null || missing+=(memcached)
+{ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ]; } || missing+=(dnsmasq-base)
+# OpenResty's own clients (lua-resty-redis, lua-resty-memcached in nginx with
+# lua-nginx-module), which the client tests compare their results with.
+[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || missing+=(libnginx-mod-http-lua)
+[ -e /usr/share/lua/5.1/resty/core.lua ] || missing+=(lua-resty-core lua-resty-lrucache)
+[ -e /usr/share/lua/5.1/nginx/redis.lua ] || missing+=(lua-nginx-redis)
+[ -e /usr/share/lua/5.1/nginx/memcached.lua ] || missing+=(lua-nginx-memcached)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 step "cargo fmt --check"
@@ -49,7 +65,7 @@ if cargo tree -p cosocket-conformance --locked --no-default-features -e normal \
     exit 1
 fi
 
-step "every test (unit, property, spec examples, backend contract, doc tests)"
+step "every test (unit, property, spec examples, backend contract, conformance, clients, doc tests)"
 # A hung test must not stall CI: the whole run is bounded.
 timeout 1800 cargo test --workspace --all-features --locked
 
@@ -60,6 +76,14 @@ done
 # The TLS example starts a real `openssl s_server` and checks a verified request and a
 # resumed session.
 timeout 120 cargo run -q -p cosocket --example tls --features tokio,tls --locked >/dev/null
+# Each client library's example starts its own real server and asserts what it prints,
+# on each backend.
+for client in redis memcached dns http; do
+    for backend in tokio smol; do
+        timeout 120 cargo run -q -p "cosocket-$client" --example "$client" --features "$backend" \
+            --locked >/dev/null
+    done
+done
 
 step "parity with OpenResty's recordings (tokio current-thread, tokio multi-thread, smol)"
 bash scripts/parity.sh

@@ -8,6 +8,7 @@ cosocket_conformance::every_harness_tests!(cases;
     large_and_binary_values
     server_errors_are_values_and_keep_the_connection
     pipeline_with_a_failing_command_in_the_middle
+    pipeline_and_transaction_match_lua_resty_redis
     transactions
     watch_aborts_a_transaction
     publish_subscribe

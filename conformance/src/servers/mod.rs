@@ -32,12 +32,14 @@ use rcgen::{
 mod dnsmasq;
 mod memcached;
 mod nginx;
+mod openresty;
 mod openssl;
 mod redis;
 
 pub use dnsmasq::{DnsRecord, Dnsmasq};
 pub use memcached::Memcached;
 pub use nginx::{AccessLine, Nginx};
+pub use openresty::{OPENRESTY_PACKAGES, OpenResty};
 pub use openssl::SServer;
 pub use redis::RedisServer;
 
@@ -105,7 +107,15 @@ fn sweep_dead() {
         let (Some(_), Some(pid), Some(what)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        let ours = ["s_server", "nginx", "redis", "memcached", "dnsmasq"].contains(&what);
+        let ours = [
+            "s_server",
+            "nginx",
+            "redis",
+            "memcached",
+            "dnsmasq",
+            "openresty",
+        ];
+        let ours = ours.contains(&what);
         if ours && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }

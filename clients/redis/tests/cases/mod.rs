@@ -12,6 +12,7 @@ mod basics;
 mod cancel;
 mod connect;
 mod faults;
+mod openresty;
 mod pubsub;
 mod transactions;
 
@@ -19,6 +20,7 @@ pub(crate) use basics::*;
 pub(crate) use cancel::*;
 pub(crate) use connect::*;
 pub(crate) use faults::*;
+pub(crate) use openresty::*;
 pub(crate) use pubsub::*;
 pub(crate) use transactions::*;
 
