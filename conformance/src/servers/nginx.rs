@@ -182,22 +182,12 @@ impl Nginx {
 /// nginx.conf for `dir`, the TLS `port` and the `plain` one.
 fn config(dir: &TempDir, port: u16, plain: u16) -> String {
     let d = dir.path().display();
-    format!(
-        r#"daemon off;
-master_process off;
-worker_processes 1;
-error_log {d}/error.log info;
-pid {d}/nginx.pid;
-events {{
-    worker_connections 64;
-}}
-http {{
-    client_body_temp_path {d}/tmp/client_body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    types {{
+    frame(
+        dir,
+        "",
+        "info",
+        &format!(
+            r#"    types {{
         text/plain txt;
         text/html html;
         application/octet-stream bin;
@@ -229,7 +219,32 @@ http {{
             alias {d}/www/;
         }}
     }}
+"#
+        ),
+    )
+}
+
+/// An nginx.conf for a single foreground process (`daemon off; master_process off;`, one
+/// worker) that writes only inside `dir`: `preamble` first (`load_module` lines), then the
+/// process settings, then `http { <temporary paths> http }`.
+pub(super) fn frame(dir: &TempDir, preamble: &str, error_level: &str, http: &str) -> String {
+    let d = dir.path().display();
+    format!(
+        r#"{preamble}daemon off;
+master_process off;
+worker_processes 1;
+error_log {d}/error.log {error_level};
+pid {d}/nginx.pid;
+events {{
+    worker_connections 64;
 }}
+http {{
+    client_body_temp_path {d}/tmp/client_body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+{http}}}
 "#
     )
 }

@@ -114,27 +114,17 @@ fn config(dir: &TempDir, port: u16, locations: &[(&str, &str)]) -> String {
         .iter()
         .map(|m| format!("load_module {m};\n"))
         .collect();
-    format!(
-        r#"{modules}daemon off;
-master_process off;
-worker_processes 1;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{
-    worker_connections 64;
-}}
-http {{
-    client_body_temp_path {d}/tmp/client_body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    access_log off;
+    super::nginx::frame(
+        dir,
+        &modules,
+        "warn",
+        &format!(
+            r#"    access_log off;
     lua_package_path "{d}/lualib/?.lua;/usr/share/lua/5.1/?.lua;;";
     server {{
         listen 127.0.0.1:{port};
 {servers}    }}
-}}
 "#
+        ),
     )
 }
