@@ -1,1 +1,40 @@
-//! cosocket-memcached (being written).
+//! # cosocket-memcached
+//!
+//! A memcached client (the text protocol) on [cosocket](https://docs.rs/cosocket),
+//! written against its public traits only, so it runs on any backend with the same
+//! behaviour, in the manner of lua-resty-memcached: `get` / `gets` of one or many keys
+//! with flags and cas uniques; `set`, `add`, `replace`, `append`, `prepend`, `cas`;
+//! `delete`, `incr` / `decr`, `touch`, `flush_all`, `version`, `stats`; pipelines of any
+//! of them in one `send`.
+//!
+//! Keys are checked before anything is sent (1 to 250 bytes, no space, no control byte),
+//! and values against [`Config::max_value`] both ways. Connections come from the
+//! context's keepalive pool and go back after a clean exchange (a server error line
+//! leaves the connection in step); after a transport error, a timeout, a malformed reply
+//! or a cancelled call they are closed, so a late reply never reaches the next request.
+//!
+//! ```no_run
+//! # async fn demo<C: cosocket::Cosockets>(cx: C) -> cosocket_memcached::Result<()> {
+//! use cosocket_memcached::{CasOutcome, Config, Memcached};
+//!
+//! let mc = Memcached::new(cx, Config::tcp("127.0.0.1", 11211));
+//! mc.set("k", "v1", 0, 0).await?;
+//! let item = mc.gets("k").await?.expect("stored");
+//! let outcome = mc.cas("k", "v2", 0, 0, item.cas.unwrap()).await?;
+//! assert_eq!(outcome, CasOutcome::Stored);
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod command;
+mod config;
+mod conn;
+mod error;
+mod reply;
+
+pub use client::{CasOutcome, Memcached};
+pub use command::{Command, MAX_KEY, Pipeline, Store, validate_key};
+pub use config::{Config, Target};
+pub use conn::Connection;
+pub use error::{Error, Result};
+pub use reply::{Item, Reply};

@@ -1,0 +1,119 @@
+//! One connection: a command or a pipeline per exchange, one vectored `send` each, the
+//! replies read in order.
+//!
+//! Every exchange is bracketed by cosocket's `begin_request` / `end_request`: a request
+//! whose future is dropped after it was sent, or that failed or timed out half-way, leaves
+//! its reply in flight, and such a connection is never used again (the next request fails
+//! with [`Error::Unusable`]; `set_keepalive` closes it instead of pooling it).
+
+use std::num::NonZeroUsize;
+
+use cosocket::{StreamSock, Timeout};
+
+use crate::command::{Command, Pipeline};
+use crate::error::{Error, Result};
+use crate::reply::{Reply, read_reply};
+
+/// A connection to a memcached server. Dropping it closes the connection;
+/// [`set_keepalive`](Self::set_keepalive) pools it.
+pub struct Connection<S: StreamSock> {
+    sock: S,
+    max_value: usize,
+    pub(crate) keepalive: Timeout,
+    pub(crate) pool_size: Option<NonZeroUsize>,
+}
+
+impl<S: StreamSock> std::fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("max_value", &self.max_value)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: StreamSock> Connection<S> {
+    /// Wraps a connected stream; `max_value` bounds the values sent and accepted.
+    pub fn new(sock: S, max_value: usize) -> Self {
+        Self {
+            sock,
+            max_value,
+            keepalive: Timeout::Directive,
+            pool_size: None,
+        }
+    }
+
+    /// Sends `cmd` and reads its reply; the server's error lines are `Err`
+    /// ([`Error::Client`], [`Error::Server`], [`Error::UnknownCommand`]) and leave the
+    /// connection usable.
+    pub async fn execute(&mut self, cmd: &Command<'_>) -> Result<Reply> {
+        cmd.validate(self.max_value)?;
+        let mut replies = self.exchange(cmd, std::slice::from_ref(cmd)).await?;
+        replies.pop().expect("one reply")
+    }
+
+    /// Sends every command of `pipeline` in one `send` and reads their replies in order;
+    /// a command the server refused is an `Err` in its place and does not fail the others.
+    /// A transport, protocol or limit error fails the whole (and closes the connection).
+    pub async fn pipeline(&mut self, pipeline: &Pipeline<'_>) -> Result<Vec<Result<Reply>>> {
+        if pipeline.is_empty() {
+            return Err(Error::Input("an empty pipeline".into()));
+        }
+        for cmd in pipeline.cmds() {
+            cmd.validate(self.max_value)?;
+        }
+        self.exchange(pipeline, pipeline.cmds()).await
+    }
+
+    async fn exchange<F: cosocket::Fragments + ?Sized + Sync>(
+        &mut self,
+        request: &F,
+        cmds: &[Command<'_>],
+    ) -> Result<Vec<Result<Reply>>> {
+        if self.sock.request_in_flight() {
+            let _ = self.sock.close();
+            return Err(Error::Unusable);
+        }
+        self.sock.begin_request();
+        let result = self.send_and_read(request, cmds).await;
+        match result {
+            Ok(replies) => {
+                self.sock.end_request();
+                Ok(replies)
+            }
+            Err(e) => {
+                let _ = self.sock.close();
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_and_read<F: cosocket::Fragments + ?Sized + Sync>(
+        &mut self,
+        request: &F,
+        cmds: &[Command<'_>],
+    ) -> Result<Vec<Result<Reply>>> {
+        self.sock.send(request).await?;
+        let mut replies = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            replies.push(read_reply(&mut self.sock, cmd, self.max_value).await?);
+        }
+        Ok(replies)
+    }
+
+    /// How often this connection was taken from a pool: 0 for a new one.
+    pub fn reused_times(&self) -> Result<u32> {
+        Ok(self.sock.reused_times()?)
+    }
+
+    /// Puts the connection into the context's pool; one with a request in flight (a
+    /// cancelled one) is closed instead (cosocket's `RequestInFlight`).
+    pub fn set_keepalive(mut self) -> Result<()> {
+        let (idle, size) = (self.keepalive, self.pool_size);
+        Ok(self.sock.set_keepalive(idle, size)?)
+    }
+
+    /// Closes the connection.
+    pub fn close(mut self) -> Result<()> {
+        Ok(self.sock.close()?)
+    }
+}
