@@ -92,7 +92,7 @@ macro_rules! conformance_tls_server_tests {
 /// `pub async fn name<H: Harness>(t: Case<H>)` in the module `$cases` at the test
 /// crate's root, written against the public traits only.
 ///
-/// ```ignore
+/// ```text
 /// mod cases;   // pub async fn get_and_set<H: Harness>(t: Case<H>) { … }
 /// cosocket_conformance::every_harness_tests!(cases; get_and_set pipeline);
 /// ```

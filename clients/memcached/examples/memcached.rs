@@ -77,6 +77,7 @@ mod demo {
             "stats              -> {} entries, memcached {version}",
             stats.len()
         );
+        assert_eq!(version, &mc.version().await?);
 
         let pool = cx.pool_stats(&mc.config().pool_key()).expect("the pool");
         println!(

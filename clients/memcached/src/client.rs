@@ -91,6 +91,14 @@ impl<C: Cosockets> Memcached<C> {
     /// Every command of `pipeline` in one `send`, the replies in order (see
     /// [`Connection::pipeline`]).
     pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<Result<Reply>>> {
+        // Refused before a connection is even taken: a bad key anywhere refuses the whole
+        // pipeline, as nothing of it may have reached the server.
+        if pipeline.is_empty() {
+            return Err(Error::Input("an empty pipeline".into()));
+        }
+        for cmd in pipeline.cmds() {
+            cmd.validate(self.config.max_value)?;
+        }
         let mut conn = self.connection().await?;
         let result = conn.pipeline(pipeline).await;
         Self::finish(conn, result)
@@ -274,6 +282,14 @@ impl<C: Cosockets> Memcached<C> {
     pub async fn version(&self) -> Result<String> {
         match self.execute(&Command::Version).await? {
             Reply::Version(v) => Ok(v),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// `verbosity level`: sets the server's logging level.
+    pub async fn verbosity(&self, level: u32) -> Result<()> {
+        match self.execute(&Command::Verbosity(level)).await? {
+            Reply::Ok => Ok(()),
             other => Err(unexpected(&other)),
         }
     }

@@ -83,6 +83,8 @@ pub enum Command<'a> {
     Version,
     /// `stats [group]`.
     Stats(Option<&'a str>),
+    /// `verbosity level`: the server's logging level (answered by `OK`).
+    Verbosity(u32),
 }
 
 impl Command<'_> {
@@ -98,9 +100,11 @@ impl Command<'_> {
             }
             Self::Store(_, key, _, _, value) => {
                 validate_key(key)?;
+                // memcached would refuse it too (SERVER_ERROR object too large), but only
+                // after the whole block crossed the network: refuse it here, unsent.
                 if value.len() > max_value {
-                    return Err(Error::Input(format!(
-                        "a value of {} bytes is over the limit of {max_value}",
+                    return Err(Error::TooLarge(format!(
+                        "a value of {} bytes to store (the limit is {max_value})",
                         value.len()
                     )));
                 }
@@ -110,7 +114,7 @@ impl Command<'_> {
             Self::Stats(Some(group)) if group.is_empty() || group.bytes().any(|b| b <= b' ') => {
                 Err(Error::Input(format!("bad stats group {group:?}")))
             }
-            Self::FlushAll(_) | Self::Version | Self::Stats(_) => Ok(()),
+            Self::FlushAll(_) | Self::Version | Self::Stats(_) | Self::Verbosity(_) => Ok(()),
         }
     }
 }
@@ -165,6 +169,10 @@ impl Fragments for Command<'_> {
                 }
             }
             Self::Version => out.push(b"version"),
+            Self::Verbosity(level) => {
+                out.push(b"verbosity ");
+                out.push_decimal(*level);
+            }
             Self::Stats(group) => {
                 out.push(b"stats");
                 if let Some(group) = group {
@@ -208,16 +216,61 @@ impl<'a> Pipeline<'a> {
         self.cmd(Command::Get(keys.to_vec(), true))
     }
 
+    /// `get key…` (one reply with the items found).
+    #[must_use]
+    pub fn get_multi(self, keys: &[&'a [u8]]) -> Self {
+        self.cmd(Command::Get(keys.to_vec(), false))
+    }
+
+    /// Any storage command: `set`, `add`, `replace`, `append`, `prepend` or `cas`.
+    #[must_use]
+    pub fn store(
+        self,
+        store: Store,
+        key: &'a [u8],
+        value: &'a [u8],
+        flags: u32,
+        exptime: u32,
+    ) -> Self {
+        self.cmd(Command::Store(store, key, flags, exptime, value))
+    }
+
     /// `set key flags exptime` with `value`.
     #[must_use]
     pub fn set(self, key: &'a [u8], value: &'a [u8], flags: u32, exptime: u32) -> Self {
-        self.cmd(Command::Store(Store::Set, key, flags, exptime, value))
+        self.store(Store::Set, key, value, flags, exptime)
+    }
+
+    /// `cas key flags exptime unique` with `value`: [`Reply::Exists`](crate::Reply::Exists)
+    /// or [`Reply::NotFound`](crate::Reply::NotFound) in its place when not stored.
+    #[must_use]
+    pub fn cas(
+        self,
+        key: &'a [u8],
+        value: &'a [u8],
+        flags: u32,
+        exptime: u32,
+        unique: u64,
+    ) -> Self {
+        self.store(Store::Cas(unique), key, value, flags, exptime)
     }
 
     /// `incr key by`.
     #[must_use]
     pub fn incr(self, key: &'a [u8], by: u64) -> Self {
         self.cmd(Command::Arith(key, by, true))
+    }
+
+    /// `decr key by`.
+    #[must_use]
+    pub fn decr(self, key: &'a [u8], by: u64) -> Self {
+        self.cmd(Command::Arith(key, by, false))
+    }
+
+    /// `touch key exptime`.
+    #[must_use]
+    pub fn touch(self, key: &'a [u8], exptime: u32) -> Self {
+        self.cmd(Command::Touch(key, exptime))
     }
 
     /// `delete key`.
@@ -268,6 +321,11 @@ mod tests {
         assert_eq!(wire(&Command::Arith(b"n", 7, false)), "decr n 7\r\n");
         assert_eq!(wire(&Command::FlushAll(Some(0))), "flush_all 0\r\n");
         assert_eq!(wire(&Command::Stats(Some("slabs"))), "stats slabs\r\n");
+        assert_eq!(wire(&Command::Verbosity(1)), "verbosity 1\r\n");
+        assert_eq!(
+            wire(&Command::Store(Store::Append, b"k", 0, 0, b"")),
+            "append k 0 0 0\r\n\r\n"
+        );
     }
 
     #[test]

@@ -81,9 +81,13 @@ impl Config {
         self
     }
 
-    /// The largest value sent or accepted (default 1 MiB, memcached's default item size):
-    /// a larger one is refused before sending, and a reply announcing one fails with
-    /// [`Error::TooLarge`](crate::Error::TooLarge) before its data is read.
+    /// The largest value sent or accepted (default 1 MiB, memcached's default item size,
+    /// its `-I`): a larger one is refused with [`Error::TooLarge`](crate::Error::TooLarge)
+    /// before anything is sent, and a reply announcing one fails with it before its data
+    /// block is read (so a misbehaving or misconfigured server cannot make the client
+    /// buffer an arbitrary amount). memcached counts the key and its item header in its
+    /// item size too, so a value just under 1 MiB may still get `SERVER_ERROR object too
+    /// large for cache`, which leaves the connection usable.
     #[must_use]
     pub fn max_value(mut self, bytes: usize) -> Self {
         self.max_value = bytes;

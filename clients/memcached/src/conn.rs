@@ -4,7 +4,7 @@
 //! Every exchange is bracketed by cosocket's `begin_request` / `end_request`: a request
 //! whose future is dropped after it was sent, or that failed or timed out half-way, leaves
 //! its reply in flight, and such a connection is never used again (the next request fails
-//! with [`Error::Unusable`]; `set_keepalive` closes it instead of pooling it).
+//! with [`Error::Unusable`]; [`Connection::set_keepalive`] closes it instead of pooling it).
 
 use std::num::NonZeroUsize;
 
@@ -14,8 +14,9 @@ use crate::command::{Command, Pipeline};
 use crate::error::{Error, Result};
 use crate::reply::{Reply, read_reply};
 
-/// A connection to a memcached server. Dropping it closes the connection;
-/// [`set_keepalive`](Self::set_keepalive) pools it.
+/// A connection to a memcached server, held across requests (to pipeline by hand, or to
+/// keep one server connection for a sequence of calls). Dropping it closes the
+/// connection; [`set_keepalive`](Self::set_keepalive) pools it if it is clean.
 pub struct Connection<S: StreamSock> {
     sock: S,
     max_value: usize,
@@ -64,6 +65,9 @@ impl<S: StreamSock> Connection<S> {
         self.exchange(pipeline, pipeline.cmds()).await
     }
 
+    /// Sends `request` (one `send`: `cmds` written as fragments) and reads one reply per
+    /// command. The `begin_request` / `end_request` bracket is what lets a cancelled
+    /// exchange be told from a clean one afterwards.
     async fn exchange<F: cosocket::Fragments + ?Sized + Sync>(
         &mut self,
         request: &F,
@@ -105,8 +109,12 @@ impl<S: StreamSock> Connection<S> {
         Ok(self.sock.reused_times()?)
     }
 
-    /// Puts the connection into the context's pool; one with a request in flight (a
-    /// cancelled one) is closed instead (cosocket's `RequestInFlight`).
+    /// Gives the connection back to the context's pool (cosocket's `set_keepalive`, with
+    /// the client's idle timeout and pool size). One with a request in flight (its future
+    /// was dropped before the reply was read) is closed instead and this fails with a
+    /// [`Error::Transport`] of kind `RequestInFlight`: its unread reply would otherwise
+    /// answer the pool's next user. A connection closed by an earlier error fails with
+    /// `closed`.
     pub fn set_keepalive(mut self) -> Result<()> {
         let (idle, size) = (self.keepalive, self.pool_size);
         Ok(self.sock.set_keepalive(idle, size)?)

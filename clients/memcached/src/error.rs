@@ -22,13 +22,15 @@ pub enum Error {
     /// The reply broke the protocol (an unknown line, a bad length, a data block not
     /// ended by CRLF): the connection is closed.
     Protocol(String),
-    /// A value in a reply is larger than [`Config::max_value`](crate::Config::max_value):
-    /// the connection is closed.
+    /// A value larger than [`Config::max_value`](crate::Config::max_value). Refused
+    /// before anything is sent when it is ours (a storage command); when a reply's `VALUE`
+    /// header announces it, refused before its data block is read, and the connection,
+    /// with that block still unread, is closed.
     TooLarge(String),
     /// A key that memcached would refuse (empty, over 250 bytes, with a space or a
     /// control byte): nothing was sent.
     InvalidKey(String),
-    /// Another request refused before anything was sent (a value over the limit, an empty
+    /// Another request refused before anything was sent (a multi-get of no key, an empty
     /// pipeline, a bad `stats` argument).
     Input(String),
     /// A request on this connection was cancelled after it was sent and before its reply
@@ -67,7 +69,7 @@ impl fmt::Display for Error {
             Self::UnknownCommand => f.write_str("ERROR"),
             Self::Transport(e) => write!(f, "{e}"),
             Self::Protocol(what) => write!(f, "protocol error: {what}"),
-            Self::TooLarge(what) => write!(f, "reply too large: {what}"),
+            Self::TooLarge(what) => write!(f, "too large: {what}"),
             Self::InvalidKey(what) => write!(f, "invalid key: {what}"),
             Self::Input(what) => write!(f, "bad request: {what}"),
             Self::Unusable => {

@@ -42,7 +42,7 @@ pub enum Reply {
     Touched,
     /// The new value of an `incr` / `decr`.
     Number(u64),
-    /// `OK` (`flush_all`).
+    /// `OK` (`flush_all`, `verbosity`).
     Ok,
     /// `VERSION <text>`.
     Version(String),
@@ -112,7 +112,7 @@ pub(crate) async fn read_reply<S: StreamRead>(
                 };
                 if len > max_value {
                     return Err(Error::TooLarge(format!(
-                        "a value of {len} bytes (the limit is {max_value})"
+                        "a value of {len} bytes in a reply (the limit is {max_value})"
                     )));
                 }
                 let mut value = sock.receive_exact(len + 2).await?;
@@ -151,7 +151,7 @@ pub(crate) async fn read_reply<S: StreamRead>(
             b"NOT_FOUND" => Reply::NotFound,
             _ => return Err(unexpected(line)),
         },
-        Command::FlushAll(_) => match line {
+        Command::FlushAll(_) | Command::Verbosity(_) => match line {
             b"OK" => Reply::Ok,
             _ => return Err(unexpected(line)),
         },

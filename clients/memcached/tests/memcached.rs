@@ -18,6 +18,8 @@ cosocket_conformance::every_harness_tests!(cases;
     pool_reuses_one_connection
     malformed_replies_close
     timeout_closes_and_never_leaves_a_stale_reply
+    read_timeout_on_a_silent_server
+    unix_socket_server
     cancelled_request_makes_the_connection_unusable
     random_cancellation_never_mismatches_replies
 );

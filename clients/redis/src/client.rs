@@ -12,6 +12,7 @@ use crate::command::{Cmd, Pipeline};
 use crate::config::{Config, Target};
 use crate::conn::Connection;
 use crate::error::{Error, Result};
+use crate::multiplexed::Multiplexed;
 use crate::pubsub::Subscriber;
 use crate::value::Value;
 
@@ -139,6 +140,17 @@ impl<C: Cosockets> Redis<C> {
         let mut conn = self.connection().await?;
         let result = conn.transaction(pipeline).await;
         Self::finish(conn, result)
+    }
+
+    /// A [`Multiplexed`] connection: one new connection (set up like any other, never
+    /// pooled) that many tasks share, their commands pipelined as they arrive.
+    pub async fn multiplexed(&self) -> Result<Multiplexed<C::Stream>> {
+        let conn = self.connection().await?;
+        Ok(Multiplexed::new(
+            conn.sock,
+            self.config.limits,
+            self.config.resp3,
+        ))
     }
 
     /// A [`Subscriber`] on a connection of its own, subscribed to `channels`.

@@ -71,6 +71,22 @@ impl<'a> Cmd<'a> {
         FragmentList::of(self).to_bytes()
     }
 
+    /// Appends the command as RESP to `out` (the multiplexed connection's outbox, where
+    /// the commands of many callers are written together).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut n = itoa::Buffer::new();
+        out.push(b'*');
+        out.extend_from_slice(n.format(self.args.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for arg in &self.args {
+            out.push(b'$');
+            out.extend_from_slice(n.format(arg.len()).as_bytes());
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
     /// Refuses what no server would take, before anything is sent.
     pub(crate) fn validate(&self) -> Result<()> {
         match self.args.first() {

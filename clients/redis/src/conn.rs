@@ -15,7 +15,7 @@ use cosocket::{Fragments, StreamSock, Timeout};
 
 use crate::command::{Cmd, Pipeline};
 use crate::error::{Error, Result};
-use crate::reply::{Limits, read_value};
+use crate::reply::{Limits, Parser};
 use crate::value::Value;
 
 const MULTI: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
@@ -139,9 +139,9 @@ impl<S: StreamSock> Connection<S> {
     ) -> Result<Vec<Value>> {
         self.sock.send(request).await?;
         let mut values = Vec::with_capacity(replies);
-        let mut started = false;
+        let mut parser = Parser::default();
         while values.len() < replies {
-            match read_value(&mut self.sock, &self.limits, &mut started).await? {
+            match parser.read(&mut self.sock, &self.limits).await? {
                 // Out-of-band pushes (client-side caching's invalidations) are not replies.
                 Value::Push(_) if self.resp3 => {}
                 v => values.push(v),

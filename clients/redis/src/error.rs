@@ -51,7 +51,7 @@ impl fmt::Display for ServerError {
 impl std::error::Error for ServerError {}
 
 /// Every error of this crate.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with an error reply; the connection is in step and is pooled.

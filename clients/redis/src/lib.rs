@@ -7,6 +7,10 @@
 //! publish/subscribe on a connection of its own; `AUTH`/`SELECT` on each new connection;
 //! TLS through cosocket's one-call connect form; blocking commands with their own timeout.
 //!
+//! Two ways to use connections: the OpenResty way, a connection from the pool per call
+//! ([`Redis::query`] and the helpers), and redis-rs's, one connection shared by many tasks
+//! whose commands are pipelined as they arrive ([`Redis::multiplexed`]).
+//!
 //! Connections come from the context's keepalive pool and go back after a clean exchange.
 //! After a transport error, a timeout, a malformed reply or a cancelled call they are
 //! closed, so a late reply never reaches the next request (see [`Connection`]).
@@ -34,6 +38,7 @@ mod command;
 mod config;
 mod conn;
 mod error;
+mod multiplexed;
 mod pubsub;
 mod reply;
 mod value;
@@ -43,6 +48,7 @@ pub use command::{Arg, Cmd, MAX_ARGUMENT, Pipeline};
 pub use config::{Config, Target};
 pub use conn::Connection;
 pub use error::{Error, Result, ServerError};
+pub use multiplexed::Multiplexed;
 pub use pubsub::{Message, Subscriber};
 pub use reply::Limits;
 pub use value::Value;

@@ -10,7 +10,7 @@ use cosocket::{StreamSock, Timeout};
 use crate::command::Cmd;
 use crate::conn::Connection;
 use crate::error::{Error, Result};
-use crate::reply::read_value;
+use crate::reply::Parser;
 use crate::value::Value;
 
 /// A message published to a channel the subscriber listens to.
@@ -34,7 +34,9 @@ pub struct Subscriber<S: StreamSock> {
     patterns: i64,
     /// Messages that arrived while a (un)subscribe waited for its confirmations.
     pending: VecDeque<Message>,
-    /// A reply was half read when its future was dropped: the stream is out of step.
+    /// Where the parser is in a reply (a dropped read resumes there).
+    parser: Parser,
+    /// A read failed half-way through a reply: the stream is out of step.
     torn: bool,
 }
 
@@ -84,6 +86,7 @@ impl<S: StreamSock> Subscriber<S> {
             count: 0,
             patterns: 0,
             pending: VecDeque::new(),
+            parser: Parser::default(),
             torn: false,
         }
     }
@@ -202,16 +205,24 @@ impl<S: StreamSock> Subscriber<S> {
         Ok(())
     }
 
-    /// Reads one value. `torn` is set from the reply's first consumed byte until its end,
-    /// so a future dropped (or failed) half-way leaves it set, and the next call refuses
-    /// the out-of-step stream; a wait that times out before any byte came leaves the
-    /// subscriber usable.
+    /// Reads one value. A dropped read resumes where it was; a wait that times out with
+    /// nothing of a reply read leaves the subscriber usable; any other failure marks it
+    /// torn (the next call refuses the out-of-step stream).
     async fn read(&mut self) -> Result<Value> {
         self.check()?;
-        let result = read_value(&mut self.conn.sock, &self.conn.limits, &mut self.torn).await;
+        let result = self
+            .parser
+            .read(&mut self.conn.sock, &self.conn.limits)
+            .await;
         match result {
             Ok(v) => Ok(v),
-            Err(e) if !self.torn && e.is_timeout() => Err(e),
+            Err(Error::Transport(e))
+                if e.kind() == cosocket::ErrorKind::Timeout
+                    && !self.parser.in_reply()
+                    && e.partial().is_none_or(|p| p.is_empty()) =>
+            {
+                Err(Error::Transport(e))
+            }
             Err(e) => Err(self.fail(e)),
         }
     }

@@ -2,7 +2,8 @@
 //! borrowed ([`receive_line_ref`](cosocket::StreamRead::receive_line_ref): no allocation),
 //! each bulk string as one `Bytes` of the buffer ([`receive_exact`](cosocket::StreamRead::receive_exact)).
 //! Nested aggregates are parsed with an explicit stack, not recursion, so the future has a
-//! fixed size and [`Limits::max_depth`] bounds the stack.
+//! fixed size and [`Limits::max_depth`] bounds the stack; the stack lives in a [`Parser`]
+//! between reads, so a dropped read resumes where it was.
 
 use bytes::Bytes;
 use cosocket::StreamRead;
@@ -179,84 +180,105 @@ fn blob(tag: u8, bytes: Bytes) -> Result<Value> {
     })
 }
 
-/// Reads one whole reply. `started` is set once the reply's first line is consumed and
-/// cleared when the reply is complete: a caller whose future was dropped in between knows
-/// that the connection is torn (a cancel before the first line consumed nothing).
-pub(crate) async fn read_value<S: StreamRead>(
-    sock: &mut S,
-    limits: &Limits,
-    started: &mut bool,
-) -> Result<Value> {
-    let mut stack: Vec<Frame> = Vec::new();
-    loop {
-        let line = match sock.receive_line_ref().await {
-            Ok(line) => line,
-            // A timeout with part of a line consumed: the stream is out of step.
-            Err(e) => {
-                if e.partial().is_some_and(|p| !p.is_empty()) {
-                    *started = true;
-                }
-                return Err(Error::Transport(e));
-            }
-        };
-        *started = true;
-        let opened = match head(line, limits)? {
-            Head::Done(v) => Err(v),
-            Head::Blob(tag, n) => {
+/// The parser's place in a reply, kept between reads: every read it makes is one
+/// cancel-safe cosocket read, and the state changes only after a read completes, so a
+/// dropped [`Parser::read`] future loses nothing and the next call resumes the same reply
+/// (what lets many callers share one connection's read side).
+#[derive(Default)]
+pub(crate) struct Parser {
+    stack: Vec<Frame>,
+    /// A blob whose header is read: its tag and length.
+    blob: Option<(u8, usize)>,
+}
+
+impl std::fmt::Debug for Parser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parser")
+            .field("depth", &self.stack.len())
+            .field("blob", &self.blob)
+            .finish()
+    }
+}
+
+impl Parser {
+    /// Whether a reply is half read.
+    pub(crate) fn in_reply(&self) -> bool {
+        !self.stack.is_empty() || self.blob.is_some()
+    }
+
+    /// Reads the rest of one reply. After an error the parser is in no defined state:
+    /// the connection is to be closed.
+    pub(crate) async fn read<S: StreamRead>(
+        &mut self,
+        sock: &mut S,
+        limits: &Limits,
+    ) -> Result<Value> {
+        loop {
+            let mut value = if let Some((tag, n)) = self.blob {
                 let mut bytes = sock.receive_exact(n + 2).await?;
+                self.blob = None;
                 if &bytes[n..] != b"\r\n" {
                     return Err(protocol("a bulk string not ended by CRLF"));
                 }
                 bytes.truncate(n);
-                Err(blob(tag, bytes)?)
-            }
-            Head::Aggregate(kind, want) => Ok((kind, want)),
-            Head::Attribute(want) => Ok((b'|', want)),
-        };
-        let mut value = match opened {
-            Err(value) => value,
-            Ok((kind, 0)) => {
-                let empty = Frame {
-                    kind,
-                    want: 0,
-                    items: Vec::new(),
+                blob(tag, bytes)?
+            } else {
+                let line = sock.receive_line_ref().await?;
+                let opened = match head(line, limits)? {
+                    Head::Done(v) => Err(v),
+                    Head::Blob(tag, n) => {
+                        self.blob = Some((tag, n));
+                        continue;
+                    }
+                    Head::Aggregate(kind, want) => Ok((kind, want)),
+                    Head::Attribute(want) => Ok((b'|', want)),
                 };
-                match empty.finish() {
-                    Some(v) => v,
-                    None => continue,
+                match opened {
+                    Err(value) => value,
+                    Ok((kind, 0)) => {
+                        let empty = Frame {
+                            kind,
+                            want: 0,
+                            items: Vec::new(),
+                        };
+                        match empty.finish() {
+                            Some(v) => v,
+                            None => continue,
+                        }
+                    }
+                    Ok(_) if self.stack.len() >= limits.max_depth => {
+                        return Err(Error::TooLarge(format!(
+                            "aggregates nested deeper than {}",
+                            limits.max_depth
+                        )));
+                    }
+                    Ok((kind, want)) => {
+                        self.stack.push(Frame {
+                            kind,
+                            want,
+                            // Never trust a length for an allocation: grow as elements
+                            // arrive.
+                            items: Vec::with_capacity(want.min(1024)),
+                        });
+                        continue;
+                    }
                 }
-            }
-            Ok(_) if stack.len() >= limits.max_depth => {
-                return Err(Error::TooLarge(format!(
-                    "aggregates nested deeper than {}",
-                    limits.max_depth
-                )));
-            }
-            Ok((kind, want)) => {
-                stack.push(Frame {
-                    kind,
-                    want,
-                    // Never trust a length for an allocation: grow as elements arrive.
-                    items: Vec::with_capacity(want.min(1024)),
-                });
-                continue;
-            }
-        };
-        // Hand the value up through every aggregate it completes.
-        loop {
-            let Some(top) = stack.last_mut() else {
-                *started = false;
-                return Ok(value);
             };
-            top.items.push(value);
-            if top.items.len() < top.want {
-                break;
-            }
-            let done = stack.pop().expect("the top frame");
-            match done.finish() {
-                Some(v) => value = v,
-                // A finished attribute: the value it annotates comes next.
-                None => break,
+            // Hand the value up through every aggregate it completes.
+            loop {
+                let Some(top) = self.stack.last_mut() else {
+                    return Ok(value);
+                };
+                top.items.push(value);
+                if top.items.len() < top.want {
+                    break;
+                }
+                let done = self.stack.pop().expect("the top frame");
+                match done.finish() {
+                    Some(v) => value = v,
+                    // A finished attribute: the value it annotates comes next.
+                    None => break,
+                }
             }
         }
     }

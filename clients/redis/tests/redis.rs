@@ -24,4 +24,7 @@ cosocket_conformance::every_harness_tests!(cases;
     reply_limits_and_bad_input
     malformed_and_truncated_replies_close
     pool_reuses_one_connection
+    multiplexed_connection_shared_by_many_tasks
+    multiplexed_random_cancellation_never_mismatches
+    multiplexed_failure_fails_every_caller
 );

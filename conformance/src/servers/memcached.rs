@@ -1,8 +1,11 @@
-//! `memcached` on a free loopback port (TCP only, `-U 0`), 64 MiB of memory.
+//! `memcached` on a free loopback port (TCP only, `-U 0`) or on a Unix socket (`-s`), 64
+//! MiB of memory.
 
 use std::ffi::OsString;
 
-use super::{Process, TempDir, find_binary, start_listening};
+use std::path::PathBuf;
+
+use super::{Process, TempDir, find_binary, start_listening, start_on_unix_socket};
 
 /// A running `memcached`; stopped (by PID) when dropped.
 #[derive(Debug)]
@@ -10,7 +13,7 @@ pub struct Memcached {
     // Fields drop in order: the process before the directory it works in.
     process: Process,
     port: u16,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Memcached {
@@ -35,11 +38,31 @@ impl Memcached {
             }
             args
         });
+        Self { process, port, dir }
+    }
+
+    /// Starts the server on a Unix socket only ([`unix_path`](Self::unix_path); memcached
+    /// then listens on no port: [`port`](Self::port) is 0).
+    pub fn start_unix() -> Self {
+        let binary = find_binary("memcached", &["/usr/bin", "/usr/local/bin"], "memcached");
+        let dir = TempDir::new("memcached");
+        let path = dir.join("memcached.sock");
+        let mut args: Vec<std::ffi::OsString> = vec!["-s".into(), path.clone().into()];
+        args.extend(["-a".into(), "0700".into(), "-m".into(), "64".into()]);
+        if super::running_as_root() {
+            args.extend(["-u".into(), "root".into()]);
+        }
+        let process = start_on_unix_socket("memcached", &binary, &dir, &path, args);
         Self {
             process,
-            port,
-            _dir: dir,
+            port: 0,
+            dir,
         }
+    }
+
+    /// The Unix socket's path (of a [`start_unix`](Self::start_unix) server).
+    pub fn unix_path(&self) -> PathBuf {
+        self.dir.join("memcached.sock")
     }
 
     /// The port on 127.0.0.1.

@@ -340,45 +340,77 @@ fn start_listening(
     dir: &TempDir,
     mut args: impl FnMut(u16) -> Vec<OsString>,
 ) -> (Process, u16) {
-    // util-linux's setpriv (Debian's essential util-linux) sets the parent-death signal
-    // and execs the server, so the child's PID is the server's own.
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.is_file());
     let mut last = String::new();
     for _ in 0..5 {
         let port = free_port();
-        let mut command = match setpriv {
-            Some(setpriv) => {
-                let mut c = Command::new(setpriv);
-                c.args(["--pdeathsig", "KILL", "--"]).arg(binary);
-                c
-            }
-            None => Command::new(binary),
-        };
-        let out = File::create(dir.join(&format!("{what}.out"))).expect("the output file");
-        let stderr = dir.join(&format!("{what}.err"));
-        let err = File::create(&stderr).expect("the error output file");
-        command
-            .args(args(port))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        let child = spawn_from_process_thread(command)
-            .unwrap_or_else(|e| panic!("cannot start `{}` ({e}): `{INSTALL}`", binary.display()));
-        let mut process = Process {
-            child,
-            what,
-            stderr,
-        };
+        let mut process = spawn(what, binary, dir, args(port));
         match process.wait_accepting(port) {
             Ok(()) => return (process, port),
             Err(e) => last = e,
         }
     }
     panic!("{what} did not start: {last}");
+}
+
+/// Starts `binary args` (with its output in `dir`) and waits (at most 10 s) until it
+/// accepts on the Unix socket `path`.
+fn start_on_unix_socket(
+    what: &'static str,
+    binary: &Path,
+    dir: &TempDir,
+    path: &Path,
+    args: Vec<OsString>,
+) -> Process {
+    let mut process = spawn(what, binary, dir, args);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            panic!(
+                "{what} exited ({status}) before accepting:\n{}",
+                process.stderr()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return process;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} did not accept on {} within 10 s", path.display());
+}
+
+/// Spawns `binary args` in `dir`, its output in `<what>.out` and `<what>.err` there,
+/// under a parent-death signal.
+fn spawn(what: &'static str, binary: &Path, dir: &TempDir, args: Vec<OsString>) -> Process {
+    // util-linux's setpriv (Debian's essential util-linux) sets the parent-death signal
+    // and execs the server, so the child's PID is the server's own.
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file());
+    let mut command = match setpriv {
+        Some(setpriv) => {
+            let mut c = Command::new(setpriv);
+            c.args(["--pdeathsig", "KILL", "--"]).arg(binary);
+            c
+        }
+        None => Command::new(binary),
+    };
+    let out = File::create(dir.join(&format!("{what}.out"))).expect("the output file");
+    let stderr = dir.join(&format!("{what}.err"));
+    let err = File::create(&stderr).expect("the error output file");
+    command
+        .args(args)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    let child = spawn_from_process_thread(command)
+        .unwrap_or_else(|e| panic!("cannot start `{}` ({e}): `{INSTALL}`", binary.display()));
+    Process {
+        child,
+        what,
+        stderr,
+    }
 }
 
 #[cfg(test)]

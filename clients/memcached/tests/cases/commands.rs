@@ -182,12 +182,17 @@ pub(crate) async fn flush_all_version_and_stats<H: Harness>(t: Case<H>) {
         stat("total_connections").parse::<u32>().unwrap() <= 3,
         "{stats:?}"
     );
-    let slabs = mc.stats(Some("settings")).await.unwrap();
-    assert!(
-        slabs
+    mc.verbosity(1).await.unwrap();
+    let settings = mc.stats(Some("settings")).await.unwrap();
+    let setting = |name: &str| {
+        settings
             .iter()
-            .any(|(n, v)| n == "item_size_max" && v == "1048576")
-    );
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(setting("item_size_max"), Some("1048576"));
+    assert_eq!(setting("verbosity"), Some("1"));
+    mc.verbosity(0).await.unwrap();
     // A group memcached does not know: its error line, the connection in step.
     let err = mc.stats(Some("nonsense")).await.unwrap_err();
     assert!(

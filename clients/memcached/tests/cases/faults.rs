@@ -40,7 +40,15 @@ pub(crate) async fn keys_and_values_refused_before_sending<H: Harness>(t: Case<H
     assert!(matches!(mc.get_multi(&[]).await, Err(Error::Input(_))));
     // A value over the limit.
     let err = mc.set("k", vec![b'v'; 1001], 0, 0).await.unwrap_err();
-    assert!(matches!(err, Error::Input(_)), "{err:?}");
+    assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "too large: a value of 1001 bytes to store (the limit is 1000)"
+    );
+    let p = Pipeline::new()
+        .set(b"fine", b"v", 0, 0)
+        .set(b"k", &[b'v'; 1001], 0, 0);
+    assert!(matches!(mc.pipeline(&p).await, Err(Error::TooLarge(_))));
     assert!(matches!(
         mc.stats(Some("two words")).await,
         Err(Error::Input(_))
@@ -65,10 +73,25 @@ pub(crate) async fn oversized_value_in_a_reply_closes<H: Harness>(t: Case<H>) {
     assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "reply too large: a value of 5000 bytes (the limit is 4096)"
+        "too large: a value of 5000 bytes in a reply (the limit is 4096)"
     );
     assert_eq!(idle(&cx, &reader), 0);
     assert_eq!(reader.get("small").await.unwrap().unwrap().value, "s");
+    assert_eq!(idle(&cx, &reader), 1);
+    // Within our limit but not memcached's (its item size counts the key and the item
+    // header too): its SERVER_ERROR, after which it skips the data block it was sent, so
+    // the connection stays in step and is pooled.
+    let err = writer
+        .set("huge", vec![b'h'; 1 << 20], 0, 0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Server(m) if m == "object too large for cache"),
+        "{err:?}"
+    );
+    assert_eq!(idle(&cx, &writer), 1);
+    assert_eq!(writer.get("huge").await.unwrap(), None);
+    assert_eq!(writer.get("small").await.unwrap().unwrap().value, "s");
 }
 
 pub(crate) async fn pool_reuses_one_connection<H: Harness>(t: Case<H>) {

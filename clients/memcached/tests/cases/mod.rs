@@ -11,11 +11,13 @@ mod cancel;
 mod commands;
 mod faults;
 mod pipeline;
+mod unix;
 
 pub(crate) use cancel::*;
 pub(crate) use commands::*;
 pub(crate) use faults::*;
 pub(crate) use pipeline::*;
+pub(crate) use unix::*;
 
 /// The configuration every case starts from: the client's own pool of 4.
 pub(crate) fn config(server: &Server) -> Config {

@@ -14,13 +14,20 @@ pub(crate) async fn pipeline_with_failing_commands_in_the_middle<H: Harness>(t: 
         .incr(b"n", 2)
         .set(b"s", b"text", 0, 0)
         .incr(b"s", 1)
-        .cmd(Command::Store(Store::Cas(1), b"missing", 0, 0, b"v"))
+        .cas(b"missing", b"v", 0, 0, 1)
         .get(b"n")
         .gets(&[b"s", b"missing", b"n"])
         .delete(b"s")
-        .cmd(Command::Version);
+        .cmd(Command::Version)
+        .touch(b"n", 100)
+        .decr(b"n", 1)
+        .touch(b"s", 100)
+        .get_multi(&[b"s", b"n"])
+        .store(Store::Append, b"n", b"0", 0, 0)
+        .store(Store::Add, b"n", b"x", 0, 0)
+        .get(b"n");
     let replies = mc.pipeline(&pipeline).await.unwrap();
-    assert_eq!(replies.len(), 9);
+    assert_eq!(replies.len(), 16);
     assert_eq!(replies[0].as_ref().unwrap(), &Reply::Stored);
     assert_eq!(replies[1].as_ref().unwrap(), &Reply::Number(3));
     assert_eq!(replies[2].as_ref().unwrap(), &Reply::Stored);
@@ -42,6 +49,19 @@ pub(crate) async fn pipeline_with_failing_commands_in_the_middle<H: Harness>(t: 
     assert_eq!(keys, [&b"s"[..], b"n"]);
     assert_eq!(replies[7].as_ref().unwrap(), &Reply::Deleted);
     assert!(matches!(replies[8].as_ref().unwrap(), Reply::Version(_)));
+    assert_eq!(replies[9].as_ref().unwrap(), &Reply::Touched);
+    assert_eq!(replies[10].as_ref().unwrap(), &Reply::Number(2));
+    assert_eq!(replies[11].as_ref().unwrap(), &Reply::NotFound);
+    let n = |value: &str| Item {
+        key: "n".into(),
+        flags: 5,
+        value: value.to_owned().into(),
+        cas: None,
+    };
+    assert_eq!(replies[12].as_ref().unwrap(), &Reply::Items(vec![n("2")]));
+    assert_eq!(replies[13].as_ref().unwrap(), &Reply::Stored);
+    assert_eq!(replies[14].as_ref().unwrap(), &Reply::NotStored);
+    assert_eq!(replies[15].as_ref().unwrap(), &Reply::Items(vec![n("20")]));
     // 500 commands in one send.
     let keys: Vec<String> = (0..500).map(|i| format!("key{i}")).collect();
     let mut big = Pipeline::new();
