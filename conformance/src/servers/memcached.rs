@@ -47,7 +47,7 @@ impl Memcached {
         let binary = find_binary("memcached", &["/usr/bin", "/usr/local/bin"], "memcached");
         let dir = TempDir::new("memcached");
         let path = dir.join("memcached.sock");
-        let mut args: Vec<std::ffi::OsString> = vec!["-s".into(), path.clone().into()];
+        let mut args: Vec<OsString> = vec!["-s".into(), path.clone().into()];
         args.extend(["-a".into(), "0700".into(), "-m".into(), "64".into()]);
         if super::running_as_root() {
             args.extend(["-u".into(), "root".into()]);
