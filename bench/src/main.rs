@@ -20,9 +20,12 @@
 //!   TLS (§4).
 //! * `tls-handshake --runtime R --port P --n N --mode new|pooled`: a TLS connection per
 //!   request (connect, full handshake) vs pooled reuse (§4).
+//! * `kv --client C --runtime R --port P --op get|set --tasks T --n N`: the Redis and
+//!   memcached clients against their references (§5).
 
 mod args;
 mod counting;
+mod kv;
 mod memory;
 mod pingpong;
 mod pipeline;
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         "memory" => memory::run(&args),
         "serve-tls" => tls::serve(&args),
         "tls-handshake" => tls::handshakes(&args),
+        "kv" => kv::run(&args),
         other => Err(format!("unknown subcommand {other:?}")),
     };
     match outcome {

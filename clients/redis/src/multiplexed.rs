@@ -8,7 +8,7 @@
 //!   the commands of every task waiting meanwhile go out in one write.
 //! * A caller then waits for its reply, or for the read half: whoever holds it reads one
 //!   reply and hands it to the head of the queue (its owner's channel), until its own has
-//!   come.
+//!   come, and then hands on the replies already buffered before it lets go.
 //! * Cancellation: every write and read is resumable. Unwritten bytes stay in the writer
 //!   with how much of them is written; the reply parser keeps its place in a reply
 //!   between reads (`Parser`); each cosocket read consumes nothing when dropped. A
@@ -21,6 +21,7 @@ use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 
+use futures::FutureExt;
 use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::io::AsyncWriteExt;
@@ -32,6 +33,26 @@ use crate::command::{Cmd, Pipeline};
 use crate::error::{Error, Result};
 use crate::reply::{Limits, Parser};
 use crate::value::Value;
+
+/// A future that is pending once (waking itself at once), so that the other tasks ready
+/// to run go first.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
 
 /// A reply slot: its channel and the replies it waits for.
 struct Waiter {
@@ -49,6 +70,10 @@ struct State {
     queue: VecDeque<Waiter>,
     /// Why the connection is gone.
     broken: Option<Error>,
+    /// Waiters (from the head of the queue) whose commands a writer has taken.
+    sent: usize,
+    /// Waiters whose commands are in the outbox.
+    unsent: usize,
 }
 
 struct Writer<W> {
@@ -172,8 +197,17 @@ impl<S: StreamSock> Multiplexed<S> {
                 want: cmds.len(),
                 got: Vec::with_capacity(cmds.len()),
             });
+            state.unsent += 1;
         }
-        self.flush().await?;
+        // Let the other ready tasks queue their commands first (a task alone pays one
+        // extra poll, no syscall). Then write, unless commands are in flight: their
+        // replies are coming, and the reader that reads the last of them writes all that
+        // was queued meanwhile in one write (Nagle's rule). Without it, replies that come
+        // one by one wake callers one by one, each of whose commands would go alone.
+        YieldOnce(false).await;
+        if self.state().sent == 0 {
+            self.flush().await?;
+        }
         loop {
             if let Some(result) = self.try_take(&mut rx) {
                 return result;
@@ -190,6 +224,27 @@ impl<S: StreamSock> Multiplexed<S> {
                     match parser.read(half, &self.shared.limits).await {
                         Ok(value) => self.deliver(value),
                         Err(e) => self.fail(e),
+                    }
+                    if self.should_flush() {
+                        self.flush().await?;
+                    }
+                    if let Some(result) = self.try_take(&mut rx) {
+                        // Before handing the read side on, deliver the replies already
+                        // buffered: polled once each, and a read that would wait is
+                        // dropped, which loses nothing (it resumes in the next reader).
+                        while self.expecting() {
+                            match parser.read(half, &self.shared.limits).now_or_never() {
+                                Some(Ok(value)) => self.deliver(value),
+                                Some(Err(e)) => self.fail(e),
+                                None => break,
+                            }
+                        }
+                        if self.should_flush() {
+                            // Another caller's commands: written before this one leaves,
+                            // as nobody else may be reading.
+                            self.flush().await?;
+                        }
+                        return result;
                     }
                 }
             }
@@ -231,6 +286,8 @@ impl<S: StreamSock> Multiplexed<S> {
                     return Ok(());
                 }
                 std::mem::swap(pending, &mut state.outbox);
+                state.sent += state.unsent;
+                state.unsent = 0;
             }
             // One write at a time: a dropped write wrote nothing, a finished one is
             // counted, so the next writer resumes exactly where this one stopped.
@@ -243,6 +300,18 @@ impl<S: StreamSock> Multiplexed<S> {
                 }
             }
         }
+    }
+
+    /// Whether commands wait in the outbox with none in flight: the reader writes them.
+    fn should_flush(&self) -> bool {
+        let state = self.state();
+        state.broken.is_none() && state.sent == 0 && state.unsent > 0
+    }
+
+    /// Whether replies are expected.
+    fn expecting(&self) -> bool {
+        let state = self.state();
+        state.broken.is_none() && !state.queue.is_empty()
     }
 
     /// Hands a reply to the head of the queue.
@@ -260,6 +329,7 @@ impl<S: StreamSock> Multiplexed<S> {
         head.got.push(value);
         if head.got.len() == head.want {
             let done = state.queue.pop_front().expect("the head");
+            state.sent = state.sent.saturating_sub(1);
             // A cancelled caller's receiver is gone: its reply is dropped here.
             let _ = done.tx.send(Ok(done.got));
         }
@@ -275,5 +345,6 @@ impl<S: StreamSock> Multiplexed<S> {
             let _ = waiter.tx.send(Err(e.clone()));
         }
         state.outbox.clear();
+        (state.sent, state.unsent) = (0, 0);
     }
 }
