@@ -51,6 +51,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         location = /stream4096 {{ content_by_lua_block {{ require("bench").stream() }} }}
+        location = /kv {{ content_by_lua_block {{ require("bench").kv() }} }}
         location = /stream65536 {{
             lua_socket_buffer_size 64k;
             content_by_lua_block {{ require("bench").stream() }}
@@ -285,6 +286,98 @@ class Bench:
         med = {k: statistics.median(v) for k, v in runs.items()}
         return {"total_bytes": total, "runs": runs, "median": med}
 
+    # -- §5 clients ------------------------------------------------------------------
+    def clients(self):
+        """SET and GET of 100-byte values by cosocket-redis and cosocket-memcached (each
+        connection model, tokio current-thread and smol) against redis-rs, async-memcached
+        and lua-resty-redis / lua-resty-memcached (OpenResty's one worker), at 1 and 50
+        tasks, interleaved; then the syscalls of a Redis GET."""
+        redis_port, memc_port = free_port(), free_port()
+        self.procs.start("redis", self.peer(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                             "--dir", self.tmp, "--logfile", os.path.join(self.tmp, "redis.log")]),
+                         redis_port)
+        memc = ["memcached", "-l", "127.0.0.1", "-p", str(memc_port), "-U", "0", "-m", "64", "-c", "4096"]
+        if os.geteuid() == 0:
+            memc += ["-u", "root"]
+        self.procs.start("memcached", self.peer(memc), memc_port)
+        nginx_port = self.start_nginx("nginx-kv")
+        n1, n50, npipe = self.a.kv_ops, self.a.kv_ops * 2, self.a.kv_ops * 10
+        cases = []  # (name, how, options)
+        for op in ("get", "set"):
+            for tasks in (1, 50):
+                n = n1 if tasks == 1 else n50
+                for mode in ("persistent", "pooled"):
+                    cases.append(("redis/%s/%d/lua-%s" % (op, tasks, mode), "lua",
+                                  dict(backend="redis", port=redis_port, op=op, mode=mode, n=n, conc=tasks)))
+                    cases.append(("memc/%s/%d/lua-%s" % (op, tasks, mode), "lua",
+                                  dict(backend="memc", port=memc_port, op=op, mode=mode, n=n, conc=tasks)))
+                cases.append(("redis/%s/%d/lua-pipeline" % (op, tasks), "lua",
+                              dict(backend="redis", port=redis_port, op=op, mode="pipeline", n=npipe, conc=tasks)))
+                for rt in ("tokio", "smol"):
+                    for client in ("co-redis-pool", "co-redis-persistent", "co-redis-mux", "co-redis-pipeline"):
+                        cases.append(("redis/%s/%d/%s/%s" % (op, tasks, client, rt), "bin",
+                                      dict(client=client, runtime=rt, port=redis_port, op=op, tasks=tasks,
+                                           n=npipe if client.endswith("pipeline") else n)))
+                    for client in ("co-memc-pool", "co-memc-persistent"):
+                        cases.append(("memc/%s/%d/%s/%s" % (op, tasks, client, rt), "bin",
+                                      dict(client=client, runtime=rt, port=memc_port, op=op, tasks=tasks, n=n)))
+                for client in ("redis-rs-mux", "redis-rs-pipeline"):
+                    cases.append(("redis/%s/%d/%s" % (op, tasks, client), "bin",
+                                  dict(client=client, runtime="tokio", port=redis_port, op=op, tasks=tasks,
+                                       n=npipe if client.endswith("pipeline") else n)))
+                if tasks == 1:
+                    cases.append(("redis/%s/1/redis-rs-blocking" % op, "bin",
+                                  dict(client="redis-rs-blocking", runtime="tokio", port=redis_port, op=op,
+                                       tasks=1, n=n)))
+                cases.append(("memc/%s/%d/async-memcached" % (op, tasks), "bin",
+                              dict(client="async-memcached", runtime="tokio", port=memc_port, op=op,
+                                   tasks=tasks, n=n)))
+        runs = {name: [] for name, *_ in cases}
+        cpu = {name: [] for name, *_ in cases}
+        for rep in range(self.a.reps):
+            shift = rep * len(cases) // max(self.a.reps, 1)
+            for name, how, o in cases[shift:] + cases[:shift]:
+                if how == "lua":
+                    q = "/kv?" + "&".join("%s=%s" % kv for kv in o.items())
+                    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (nginx_port, q), timeout=600) as r:
+                        res = json.loads(r.read())
+                    if res["errors"]:
+                        log = open(os.path.join(self.tmp, "nginx-kv", "logs", "error.log")).read()
+                        raise RuntimeError("OpenResty %s: %d errors:\n%s" % (name, res["errors"], log[-2000:]))
+                else:
+                    args = ["kv"]
+                    for k, v in o.items():
+                        args += ["--" + k, v]
+                    res = self.run_bin(*args)
+                    cpu[name].append(res["cpu_us_per_op"])
+                runs[name].append(res["ops_per_s"])
+            print("clients: repetition %d of %d done" % (rep + 1, self.a.reps), flush=True)
+        # The syscalls of one Redis GET (1 task), the difference of two run lengths.
+        syscalls = {}
+        if shutil.which("strace"):
+            m = self.a.syscall_ops
+            for client, rt in (("co-redis-persistent", "tokio"), ("co-redis-persistent", "smol"),
+                               ("co-redis-pool", "tokio"), ("co-redis-mux", "tokio"), ("redis-rs-mux", "tokio"),
+                               ("redis-rs-blocking", "tokio")):
+                counts = []
+                for ops in (m, 2 * m):
+                    trace = os.path.join(self.tmp, "strace.txt")
+                    self.run_bin("kv", "--client", client, "--runtime", rt, "--port", redis_port, "--op", "get",
+                                 "--tasks", 1, "--n", ops, wrap=["strace", "-f", "-c", "-o", trace])
+                    counts.append(parse_strace(trace))
+                total = sum(c["calls"] for c in counts[1].values()) - sum(c["calls"] for c in counts[0].values())
+                syscalls["%s/%s" % (client, rt)] = round(total / m, 2)
+        self.procs.stop("nginx")
+        self.procs.stop("memcached")
+        self.procs.stop("redis")
+        return {"runs": runs, "cpu": cpu, "syscalls": syscalls,
+                "versions": {"redis-server": cmd_version(["redis-server", "--version"]),
+                             "memcached": cmd_version(["memcached", "--version"]),
+                             "lua-nginx-redis": pkg_version("lua-nginx-redis"),
+                             "lua-nginx-memcached": pkg_version("lua-nginx-memcached"),
+                             "redis": crate_version("redis"), "async-memcached": crate_version("async-memcached")}}
+
     # -- §2 per-call overhead ---------------------------------------------------------
     def overhead(self):
         port = self.start_peer("echo")
@@ -378,6 +471,24 @@ def parse_strace(path):
             nums = cols[3:-1]
             counts[name] = {"calls": int(nums[0]), "errors": int(nums[1]) if len(nums) > 1 else 0}
     return counts
+
+
+def cmd_version(argv):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        return p.stdout.decode(errors="replace").strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "not found"
+
+
+def pkg_version(name):
+    return cmd_version(["dpkg-query", "-W", "-f", "${Version}", name])
+
+
+def crate_version(name):
+    lock = open(os.path.join(ROOT, "Cargo.lock")).read()
+    m = re.search(r'name = "%s"\nversion = "([^"]+)"' % re.escape(name), lock)
+    return m.group(1) if m else "?"
 
 
 def versions(bin_path):
@@ -652,6 +763,90 @@ def tls_tables(t):
     return out
 
 
+def ratio_median(runs, a, b):
+    """The median of per-repetition ratios a/b, and their min–max."""
+    ra, rb = runs.get(a, []), runs.get(b, [])
+    ratios = [x / y for x, y in zip(ra, rb) if y]
+    if not ratios:
+        return None, None, None
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def clients_tables(c):
+    runs, cpu = c["runs"], c["cpu"]
+    med = {k: statistics.median(v) for k, v in runs.items() if v}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items() if v}
+    reps = len(next(iter(runs.values())))
+    out = ["Operations per second, median of %d interleaved repetitions, 100-byte values on keys k0–k999; "
+           "the client on CPU 1, the server (and OpenResty's worker) on CPU 0. CPU µs/op is the client "
+           "process's user + system time (`/proc/self/stat`) per operation; pipelines are 100 commands "
+           "per round trip, counted as 100 operations." % reps, ""]
+    for backend, title in (("redis", "Redis"), ("memc", "memcached")):
+        out += ["#### %s" % title, "", "| client | GET 1 task | GET 50 tasks | SET 1 task | SET 50 tasks | "
+                "CPU µs/op (GET, 1 / 50) |", "|---|---|---|---|---|---|"]
+        names = sorted({k.split("/", 3)[3] for k in runs if k.startswith(backend + "/")},
+                       key=lambda n: (not n.startswith("co-"), n))
+        for name in names:
+            cells = []
+            for op, tasks in (("get", 1), ("get", 50), ("set", 1), ("set", 50)):
+                k = "%s/%s/%d/%s" % (backend, op, tasks, name)
+                cells.append(human(med[k]) if k in med else "-")
+            cu = ["%.1f" % mcpu[k] if k in mcpu else "-" for k in
+                  ("%s/get/1/%s" % (backend, name), "%s/get/50/%s" % (backend, name))]
+            out.append("| %s | %s | %s |" % (name, " | ".join(cells), " / ".join(cu)))
+        out.append("")
+    out += ["Ratios: the median of the per-repetition ratios (min–max).", "",
+            "| ratio | goal | GET 1 | GET 50 | SET 1 | SET 50 |", "|---|---|---|---|---|---|"]
+
+    def row(text, a, b, goal):
+        cells = []
+        for op, tasks in (("get", 1), ("get", 50), ("set", 1), ("set", 50)):
+            m, lo, hi = ratio_median(runs, a.format(op=op, t=tasks), b.format(op=op, t=tasks))
+            cells.append("-" if m is None else "%s (%.2f–%.2f)" % (mark(m, goal), lo, hi))
+        out.append("| %s | %s | %s |" % (text, "none" if goal is None else "≥ %.2g" % goal, " | ".join(cells)))
+    for rt in ("tokio", "smol"):
+        row("redis persistent %s / redis-rs multiplexed" % rt, "redis/{op}/{t}/co-redis-persistent/" + rt,
+            "redis/{op}/{t}/redis-rs-mux", 1.0)
+        row("redis persistent %s / redis-rs blocking" % rt, "redis/{op}/{t}/co-redis-persistent/" + rt,
+            "redis/{op}/{t}/redis-rs-blocking", None)
+        row("redis pool per request %s / lua-resty-redis pooled" % rt, "redis/{op}/{t}/co-redis-pool/" + rt,
+            "redis/{op}/{t}/lua-pooled", 1.0)
+        row("redis persistent %s / lua-resty-redis persistent" % rt, "redis/{op}/{t}/co-redis-persistent/" + rt,
+            "redis/{op}/{t}/lua-persistent", 1.0)
+        row("redis multiplexed %s / redis-rs multiplexed" % rt, "redis/{op}/{t}/co-redis-mux/" + rt,
+            "redis/{op}/{t}/redis-rs-mux", 1.0)
+        row("redis pipelines %s / redis-rs pipelines" % rt, "redis/{op}/{t}/co-redis-pipeline/" + rt,
+            "redis/{op}/{t}/redis-rs-pipeline", 1.1)
+        row("redis pipelines %s / lua-resty-redis pipelines" % rt, "redis/{op}/{t}/co-redis-pipeline/" + rt,
+            "redis/{op}/{t}/lua-pipeline", 1.0)
+        row("memcached persistent %s / async-memcached" % rt, "memc/{op}/{t}/co-memc-persistent/" + rt,
+            "memc/{op}/{t}/async-memcached", 1.0)
+        row("memcached pool per request %s / lua-resty-memcached pooled" % rt,
+            "memc/{op}/{t}/co-memc-pool/" + rt, "memc/{op}/{t}/lua-pooled", 1.0)
+        row("memcached persistent %s / lua-resty-memcached persistent" % rt,
+            "memc/{op}/{t}/co-memc-persistent/" + rt, "memc/{op}/{t}/lua-persistent", 1.0)
+    if c.get("syscalls"):
+        out += ["", "Syscalls per Redis GET (1 task; `strace -f -c`, the difference of two run lengths):", "",
+                "| client | syscalls per GET |", "|---|---|"]
+        for k, v in c["syscalls"].items():
+            out.append("| %s | %.2f |" % (k, v))
+    v = c["versions"]
+    out += ["", "Versions: %s; memcached %s; lua-resty-redis %s and lua-resty-memcached %s (Debian "
+            "lua-nginx-redis, lua-nginx-memcached); redis-rs %s; async-memcached %s." % (
+                v["redis-server"], v["memcached"], v["lua-nginx-redis"], v["lua-nginx-memcached"], v["redis"],
+                v["async-memcached"])]
+    return out
+
+
+def clients_report(r, command):
+    v = r["versions"]
+    return "\n".join(["Produced by `%s` in %d s (%s; load average %s at the start, %s at the end; %s; "
+                      "rustc %s; %s)." % (command, r["seconds"],
+                                          "servers on CPU 0, clients on CPU 1" if r["pinned"] else "unpinned",
+                                          " ".join(r["loadavg_start"]), " ".join(r["loadavg_end"]), v["cpu"],
+                                          v["rustc"], v["nginx"]), ""] + clients_tables(r["clients"]))
+
+
 def report(r, command):
     v = r["versions"]
     out = ["Produced by `%s` in %d s (%s; load average %s at the start, %s at the end)." % (
@@ -687,6 +882,8 @@ def tls_report(r, command):
 
 BEGIN, END = "<!-- bench:begin (scripts/bench.sh writes this part) -->", "<!-- bench:end -->"
 TLS_BEGIN, TLS_END = "<!-- bench-tls:begin (scripts/bench.sh writes this part) -->", "<!-- bench-tls:end -->"
+CLIENTS_BEGIN, CLIENTS_END = ("<!-- bench-clients:begin (scripts/bench.sh writes this part) -->",
+                              "<!-- bench-clients:end -->")
 
 
 def write_benchmarks_md(text, begin=BEGIN, end=END):
@@ -715,7 +912,8 @@ def main():
     ap.add_argument("--syscall-ops", type=int, default=1000)
     ap.add_argument("--quick", action="store_true", help="a smoke run: small counts, 1 repetition")
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "bench"))
-    ap.add_argument("--only", help="comma list of sections: stream,overhead,timers,syscalls,memory,tls")
+    ap.add_argument("--kv-ops", type=int, default=20000, help="operations per client run (§5)")
+    ap.add_argument("--only", help="comma list of sections: stream,overhead,timers,syscalls,memory,tls,clients")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from --out's results.json")
     ap.add_argument("--write", action="store_true", help="put the report into BENCHMARKS.md")
     ap.add_argument("--command", default="bash scripts/bench.sh", help="the command the report names")
@@ -723,6 +921,7 @@ def main():
     if a.quick:
         a.reps, a.files, a.pairs, a.round_trips = 1, 2, 4, 2000
         a.new_connections, a.connections, a.syscall_ops = 200, 1000, 200
+        a.kv_ops = 2000
     a.bin = os.path.abspath(a.bin)
     if a.report_only:
         results = json.load(open(os.path.join(a.out, "results.json")))
@@ -739,7 +938,8 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     b = Bench(a)
-    sections = a.only.split(",") if a.only else ["stream", "overhead", "timers", "syscalls", "memory", "tls"]
+    sections = a.only.split(",") if a.only else ["stream", "overhead", "timers", "syscalls", "memory", "tls",
+                                                  "clients"]
     results = {"versions": versions(a.bin), "pinned": b.two_cores,
                "loadavg_start": open("/proc/loadavg").read().split()[:3],
                "settings": {k: v for k, v in vars(a).items() if k not in ("out", "bin")}}
@@ -768,8 +968,10 @@ def finish(results, a):
         texts.append((report(results, a.command), BEGIN, END))
     if "tls" in results:
         texts.append((tls_report(results, a.command), TLS_BEGIN, TLS_END))
+    if "clients" in results:
+        texts.append((clients_report(results, a.command), CLIENTS_BEGIN, CLIENTS_END))
     for text, begin, end in texts:
-        path = os.path.join(a.out, "report.md" if begin == BEGIN else "report-tls.md")
+        path = os.path.join(a.out, {BEGIN: "report.md", TLS_BEGIN: "report-tls.md"}.get(begin, "report-clients.md"))
         with open(path, "w") as f:
             f.write(text + "\n")
         print()

@@ -3,7 +3,7 @@
 # needs (OpenResty's half: nginx + lua-nginx-module; strace; gcc for the blaster), builds in
 # release mode, runs each measurement with its baseline in the same run (bench/run.py) and
 # writes the tables into BENCHMARKS.md. Extra arguments go to bench/run.py (e.g. --quick,
-# --only stream, --reps 7). About 10 minutes on 2 cores.
+# --only stream, --only clients, --reps 7). About 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,11 @@ need=()
 command -v nginx >/dev/null || need+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
 [ -e /usr/share/lua/5.1/resty/core.lua ] || need+=(lua-resty-core lua-resty-lrucache)
+# §5, the clients: the servers and OpenResty's own clients.
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v memcached >/dev/null || need+=(memcached)
+[ -e /usr/share/lua/5.1/nginx/redis.lua ] || need+=(lua-nginx-redis)
+[ -e /usr/share/lua/5.1/nginx/memcached.lua ] || need+=(lua-nginx-memcached)
 command -v strace >/dev/null || need+=(strace)
 command -v gcc >/dev/null || need+=(gcc)
 command -v taskset >/dev/null || need+=(util-linux)
