@@ -9,6 +9,7 @@ worker) on CPU 1. Every process listens on 127.0.0.1 only and is stopped by PID 
 usage: python3 bench/run.py --bin target/release/cosocket-bench [--reps 5] [--quick]
 """
 import argparse
+import random
 import json
 import os
 import platform
@@ -46,12 +47,14 @@ pid logs/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
+    keepalive_requests 1000000;
     lua_package_path "{lua}/?.lua;;";
     lua_ssl_protocols TLSv1.2 TLSv1.3;
     server {{
         listen 127.0.0.1:{port};
         location = /stream4096 {{ content_by_lua_block {{ require("bench").stream() }} }}
         location = /kv {{ content_by_lua_block {{ require("bench").kv() }} }}
+        location /files/ {{ alias {www}/; }}
         location = /stream65536 {{
             lua_socket_buffer_size 64k;
             content_by_lua_block {{ require("bench").stream() }}
@@ -169,7 +172,7 @@ class Bench:
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(
                 affinity="worker_cpu_affinity 10;" if self.two_cores else "",
-                lua=os.path.join(HERE, "openresty", "lua"), port=port))
+                lua=os.path.join(HERE, "openresty", "lua"), port=port, www=os.path.join(self.tmp, "www")))
         self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], port,
                          sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
         return port
@@ -301,9 +304,44 @@ class Bench:
         if os.geteuid() == 0:
             memc += ["-u", "root"]
         self.procs.start("memcached", self.peer(memc), memc_port)
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www, exist_ok=True)
+        # nginx's worker runs as nobody when started as root: the files must be readable.
+        os.chmod(self.tmp, 0o755)
+        os.chmod(www, 0o755)
+        files = {"small": 100, "large": 1 << 20}
+        for name, size in files.items():
+            with open(os.path.join(www, name), "wb") as f:
+                f.write(random.Random(size).randbytes(size))
         nginx_port = self.start_nginx("nginx-kv")
+        dns_port = free_port()
+        dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+        dns = [dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+               "--no-poll", "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
+               "--port=%d" % dns_port, "--local=/test/", "--cache-size=0", "--log-facility=/dev/null"]
+        if os.geteuid() == 0:
+            dns += ["--user=root", "--group=root"]
+        dns += ["--host-record=n%d.test,10.0.%d.%d" % (i, i // 250, i % 250 + 1) for i in range(100)]
+        self.procs.start("dnsmasq", self.peer(dns), dns_port)
         n1, n50, npipe = self.a.kv_ops, self.a.kv_ops * 2, self.a.kv_ops * 10
         cases = []  # (name, how, options)
+        for tasks in (1, 50):
+            for fname, size in files.items():
+                n = self.a.kv_ops // (1 if fname == "small" else 20) * (1 if tasks == 1 else 2)
+                for rt in ("tokio", "smol"):
+                    cases.append(("http/%s/%d/co-http/%s" % (fname, tasks, rt), "http",
+                                  dict(client="co-http", runtime=rt, port=nginx_port, path="/files/" + fname,
+                                       size=size, tasks=tasks, n=n)))
+                for client in ("hyper", "reqwest", "raw"):
+                    cases.append(("http/%s/%d/%s" % (fname, tasks, client), "http",
+                                  dict(client=client, runtime="tokio", port=nginx_port, path="/files/" + fname,
+                                       size=size, tasks=tasks, n=n)))
+            n = self.a.kv_ops // 2 * (1 if tasks == 1 else 2)
+            for rt in ("tokio", "smol"):
+                cases.append(("dns/a/%d/co-dns/%s" % (tasks, rt), "dns",
+                              dict(client="co-dns", runtime=rt, port=dns_port, tasks=tasks, n=n)))
+            cases.append(("dns/a/%d/hickory" % tasks, "dns",
+                          dict(client="hickory", runtime="tokio", port=dns_port, tasks=tasks, n=n)))
         for op in ("get", "set"):
             for tasks in (1, 50):
                 n = n1 if tasks == 1 else n50
@@ -346,7 +384,7 @@ class Bench:
                         log = open(os.path.join(self.tmp, "nginx-kv", "logs", "error.log")).read()
                         raise RuntimeError("OpenResty %s: %d errors:\n%s" % (name, res["errors"], log[-2000:]))
                 else:
-                    args = ["kv"]
+                    args = [{"bin": "kv"}.get(how, how)]
                     for k, v in o.items():
                         args += ["--" + k, v]
                     res = self.run_bin(*args)
@@ -368,6 +406,7 @@ class Bench:
                     counts.append(parse_strace(trace))
                 total = sum(c["calls"] for c in counts[1].values()) - sum(c["calls"] for c in counts[0].values())
                 syscalls["%s/%s" % (client, rt)] = round(total / m, 2)
+        self.procs.stop("dnsmasq")
         self.procs.stop("nginx")
         self.procs.stop("memcached")
         self.procs.stop("redis")
@@ -376,7 +415,10 @@ class Bench:
                              "memcached": cmd_version(["memcached", "--version"]),
                              "lua-nginx-redis": pkg_version("lua-nginx-redis"),
                              "lua-nginx-memcached": pkg_version("lua-nginx-memcached"),
-                             "redis": crate_version("redis"), "async-memcached": crate_version("async-memcached")}}
+                             "redis": crate_version("redis"), "async-memcached": crate_version("async-memcached"),
+                             "hyper-util": crate_version("hyper-util"), "reqwest": crate_version("reqwest"),
+                             "hickory-resolver": crate_version("hickory-resolver"),
+                             "dnsmasq": cmd_version([dnsmasq, "--version"])}}
 
     # -- §2 per-call overhead ---------------------------------------------------------
     def overhead(self):
@@ -825,6 +867,33 @@ def clients_tables(c):
             "memc/{op}/{t}/co-memc-pool/" + rt, "memc/{op}/{t}/lua-pooled", 1.0)
         row("memcached persistent %s / lua-resty-memcached persistent" % rt,
             "memc/{op}/{t}/co-memc-persistent/" + rt, "memc/{op}/{t}/lua-persistent", 1.0)
+    out += ["", "#### HTTP/1.1 and DNS", "",
+            "| client | GET 100 B, 1 task | 100 B, 50 tasks | 1 MiB, 1 task | 1 MiB, 50 tasks | DNS A, 1 task | "
+            "DNS A, 50 tasks |", "|---|---|---|---|---|---|---|"]
+    for name in ("co-http/tokio", "co-http/smol", "hyper", "reqwest", "raw", "co-dns/tokio", "co-dns/smol",
+                 "hickory"):
+        keys = ["http/small/1/", "http/small/50/", "http/large/1/", "http/large/50/", "dns/a/1/", "dns/a/50/"]
+        cells = [human(med[k + name]) if k + name in med else "-" for k in keys]
+        out.append("| %s | %s |" % (name, " | ".join(cells)))
+    out += ["", "| ratio | goal | 100 B, 1 | 100 B, 50 | 1 MiB, 1 | 1 MiB, 50 |", "|---|---|---|---|---|---|"]
+
+    def hrow(text, a, b, goal):
+        cells = []
+        for f, t in (("small", 1), ("small", 50), ("large", 1), ("large", 50)):
+            m, lo, hi = ratio_median(runs, a.format(f=f, t=t), b.format(f=f, t=t))
+            cells.append("-" if m is None else "%s (%.2f–%.2f)" % (mark(m, goal), lo, hi))
+        out.append("| %s | %s | %s |" % (text, "none" if goal is None else "≥ %.2g" % goal, " | ".join(cells)))
+    for rt in ("tokio", "smol"):
+        hrow("cosocket-http %s / hyper-util" % rt, "http/{f}/{t}/co-http/" + rt, "http/{f}/{t}/hyper", 1.0)
+        hrow("cosocket-http %s / reqwest" % rt, "http/{f}/{t}/co-http/" + rt, "http/{f}/{t}/reqwest", 1.0)
+        hrow("cosocket-http %s / raw tokio loop" % rt, "http/{f}/{t}/co-http/" + rt, "http/{f}/{t}/raw", 0.9)
+    out += ["", "| ratio | goal | 1 task | 50 tasks |", "|---|---|---|---|"]
+    for rt in ("tokio", "smol"):
+        cells = []
+        for t in (1, 50):
+            m, lo, hi = ratio_median(runs, "dns/a/%d/co-dns/%s" % (t, rt), "dns/a/%d/hickory" % t)
+            cells.append("-" if m is None else "%s (%.2f–%.2f)" % (mark(m, 1.0), lo, hi))
+        out.append("| cosocket-dns %s / hickory-resolver (cache off) | ≥ 1 | %s |" % (rt, " | ".join(cells)))
     if c.get("syscalls"):
         out += ["", "Syscalls per Redis GET (1 task; `strace -f -c`, the difference of two run lengths):", "",
                 "| client | syscalls per GET |", "|---|---|"]
@@ -832,9 +901,10 @@ def clients_tables(c):
             out.append("| %s | %.2f |" % (k, v))
     v = c["versions"]
     out += ["", "Versions: %s; memcached %s; lua-resty-redis %s and lua-resty-memcached %s (Debian "
-            "lua-nginx-redis, lua-nginx-memcached); redis-rs %s; async-memcached %s." % (
+            "lua-nginx-redis, lua-nginx-memcached); redis-rs %s; async-memcached %s; hyper-util %s; reqwest %s; "
+            "hickory-resolver %s; %s." % (
                 v["redis-server"], v["memcached"], v["lua-nginx-redis"], v["lua-nginx-memcached"], v["redis"],
-                v["async-memcached"])]
+                v["async-memcached"], v["hyper-util"], v["reqwest"], v["hickory-resolver"], v["dnsmasq"])]
     return out
 
 

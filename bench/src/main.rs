@@ -22,9 +22,13 @@
 //!   request (connect, full handshake) vs pooled reuse (§4).
 //! * `kv --client C --runtime R --port P --op get|set --tasks T --n N`: the Redis and
 //!   memcached clients against their references (§5).
+//! * `http --client C --runtime R --port P --path /files/F --size S --tasks T --n N` and
+//!   `dns --client C --runtime R --port P --tasks T --n N`: the HTTP and DNS clients
+//!   against theirs (§5).
 
 mod args;
 mod counting;
+mod httpdns;
 mod kv;
 mod memory;
 mod pingpong;
@@ -108,6 +112,8 @@ fn main() -> ExitCode {
         "serve-tls" => tls::serve(&args),
         "tls-handshake" => tls::handshakes(&args),
         "kv" => kv::run(&args),
+        "http" => httpdns::http(&args),
+        "dns" => httpdns::dns(&args),
         other => Err(format!("unknown subcommand {other:?}")),
     };
     match outcome {
