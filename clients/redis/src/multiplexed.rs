@@ -14,6 +14,10 @@
 //!   between reads (`Parser`); each cosocket read consumes nothing when dropped. A
 //!   cancelled caller's slot stays in the queue, so its reply is read and discarded,
 //!   never handed to another caller.
+//! * Writes follow Nagle's rule: a caller writes only when nothing is in flight; the
+//!   reader that reads the last in-flight reply writes what was queued meanwhile. A
+//!   writer dropped half-way marks the writer abandoned and wakes the reader, which
+//!   writes the rest before it waits for replies to it.
 //! * A transport or protocol error fails every waiting caller and every later one: the
 //!   connection is closed for good ([`Multiplexed::is_broken`]).
 
@@ -26,6 +30,7 @@ use futures::channel::oneshot;
 use futures::future::{Either, select};
 use futures::io::AsyncWriteExt;
 use futures::lock::Mutex;
+use futures::task::AtomicWaker;
 
 use cosocket::StreamSock;
 
@@ -33,6 +38,22 @@ use crate::command::{Cmd, Pipeline};
 use crate::error::{Error, Result};
 use crate::reply::{Limits, Parser};
 use crate::value::Value;
+
+/// Marks the writer abandoned if a flush is dropped before it finished, and wakes the
+/// reader, which may be waiting for replies to the bytes left unwritten.
+struct AbandonGuard<'a, S: StreamSock> {
+    mux: &'a Multiplexed<S>,
+    armed: bool,
+}
+
+impl<S: StreamSock> Drop for AbandonGuard<'_, S> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.mux.state().abandoned = true;
+            self.mux.shared.reader_waker.wake();
+        }
+    }
+}
 
 /// A future that is pending once (waking itself at once), so that the other tasks ready
 /// to run go first.
@@ -72,8 +93,13 @@ struct State {
     broken: Option<Error>,
     /// Waiters (from the head of the queue) whose commands a writer has taken.
     sent: usize,
+    /// Waiters whose commands a writer took and has not finished writing.
+    writing: usize,
     /// Waiters whose commands are in the outbox.
     unsent: usize,
+    /// A writer was dropped (its caller cancelled) before it finished: the bytes it left
+    /// wait in the writer, and the reader must not wait for replies to them.
+    abandoned: bool,
 }
 
 struct Writer<W> {
@@ -90,6 +116,8 @@ struct Reader<R> {
 
 struct Shared<S: StreamSock> {
     state: StdMutex<State>,
+    /// The reader waiting for the socket, woken when a writer is abandoned.
+    reader_waker: AtomicWaker,
     writer: Mutex<Writer<S::OwnedWriteHalf>>,
     reader: Mutex<Reader<S::OwnedReadHalf>>,
     limits: Limits,
@@ -129,6 +157,7 @@ impl<S: StreamSock> Multiplexed<S> {
         Self {
             shared: Arc::new(Shared {
                 state: StdMutex::new(State::default()),
+                reader_waker: AtomicWaker::new(),
                 writer: Mutex::new(Writer {
                     half: write,
                     pending: Vec::new(),
@@ -205,12 +234,15 @@ impl<S: StreamSock> Multiplexed<S> {
         // was queued meanwhile in one write (Nagle's rule). Without it, replies that come
         // one by one wake callers one by one, each of whose commands would go alone.
         YieldOnce(false).await;
-        if self.state().sent == 0 {
+        if self.must_write() {
             self.flush().await?;
         }
         loop {
             if let Some(result) = self.try_take(&mut rx) {
                 return result;
+            }
+            if self.should_flush() {
+                self.flush().await?;
             }
             let lock = pin!(self.shared.reader.lock());
             match select(&mut rx, lock).await {
@@ -220,10 +252,29 @@ impl<S: StreamSock> Multiplexed<S> {
                     if let Some(result) = self.try_take(&mut rx) {
                         return result;
                     }
+                    if self.should_flush() {
+                        // Nothing in flight and commands unwritten: no reply is coming
+                        // until they are written.
+                        self.flush().await?;
+                        continue;
+                    }
                     let Reader { half, parser } = &mut *reader;
-                    match parser.read(half, &self.shared.limits).await {
-                        Ok(value) => self.deliver(value),
-                        Err(e) => self.fail(e),
+                    // The read races an abandoned writer: its bytes are written first.
+                    // A read dropped here loses nothing (it resumes on the next call).
+                    let outcome = {
+                        let read = pin!(parser.read(half, &self.shared.limits));
+                        match select(read, pin!(self.abandoned())).await {
+                            Either::Left((result, _)) => Some(result),
+                            Either::Right(((), _)) => None,
+                        }
+                    };
+                    match outcome {
+                        Some(Ok(value)) => self.deliver(value),
+                        Some(Err(e)) => self.fail(e),
+                        None => {
+                            self.flush().await?;
+                            continue;
+                        }
                     }
                     if self.should_flush() {
                         self.flush().await?;
@@ -272,6 +323,10 @@ impl<S: StreamSock> Multiplexed<S> {
     /// Writes the outbox (and what an earlier, cancelled writer left) until it is empty.
     async fn flush(&self) -> Result<()> {
         let mut writer = self.shared.writer.lock().await;
+        let mut guard = AbandonGuard {
+            mux: self,
+            armed: true,
+        };
         let Writer {
             half,
             pending,
@@ -279,14 +334,19 @@ impl<S: StreamSock> Multiplexed<S> {
         } = &mut *writer;
         loop {
             if *written == pending.len() {
+                let mut state = self.state();
+                // What was taken is written: those commands are in flight.
+                state.sent += state.writing;
+                state.writing = 0;
+                state.abandoned = false;
                 pending.clear();
                 *written = 0;
-                let mut state = self.state();
                 if state.outbox.is_empty() {
+                    guard.armed = false;
                     return Ok(());
                 }
                 std::mem::swap(pending, &mut state.outbox);
-                state.sent += state.unsent;
+                state.writing = state.unsent;
                 state.unsent = 0;
             }
             // One write at a time: a dropped write wrote nothing, a finished one is
@@ -294,6 +354,7 @@ impl<S: StreamSock> Multiplexed<S> {
             match half.write(&pending[*written..]).await {
                 Ok(n) => *written += n,
                 Err(e) => {
+                    guard.armed = false;
                     let e = Error::Transport(cosocket::Error::from_io(&e));
                     self.fail(e.clone());
                     return Err(e);
@@ -302,10 +363,31 @@ impl<S: StreamSock> Multiplexed<S> {
         }
     }
 
-    /// Whether commands wait in the outbox with none in flight: the reader writes them.
+    /// Whether a caller must write after queueing its commands: unless some are in flight
+    /// and fully written (their reader will write the rest, Nagle's rule).
+    fn must_write(&self) -> bool {
+        let state = self.state();
+        state.sent == 0 || state.writing > 0 || state.abandoned
+    }
+
+    /// Pending until a writer is abandoned (then the reader writes its bytes).
+    fn abandoned(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            self.shared.reader_waker.register(cx.waker());
+            if self.state().abandoned {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+    }
+
+    /// Whether commands wait unwritten with none in flight (or a writer was abandoned):
+    /// the reader writes them.
     fn should_flush(&self) -> bool {
         let state = self.state();
-        state.broken.is_none() && state.sent == 0 && state.unsent > 0
+        state.broken.is_none()
+            && (state.abandoned || (state.sent == 0 && (state.unsent > 0 || state.writing > 0)))
     }
 
     /// Whether replies are expected.
@@ -329,7 +411,13 @@ impl<S: StreamSock> Multiplexed<S> {
         head.got.push(value);
         if head.got.len() == head.want {
             let done = state.queue.pop_front().expect("the head");
-            state.sent = state.sent.saturating_sub(1);
+            // The queue is in wire order: fully written, being written, unwritten. A
+            // reply can come while its batch is still being written (a large batch).
+            if state.sent > 0 {
+                state.sent -= 1;
+            } else if state.writing > 0 {
+                state.writing -= 1;
+            }
             // A cancelled caller's receiver is gone: its reply is dropped here.
             let _ = done.tx.send(Ok(done.got));
         }
@@ -345,6 +433,7 @@ impl<S: StreamSock> Multiplexed<S> {
             let _ = waiter.tx.send(Err(e.clone()));
         }
         state.outbox.clear();
-        (state.sent, state.unsent) = (0, 0);
+        (state.sent, state.writing, state.unsent) = (0, 0, 0);
+        state.abandoned = false;
     }
 }
