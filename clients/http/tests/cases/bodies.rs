@@ -87,7 +87,9 @@ pub(crate) async fn dropped_chunk_reads_lose_nothing<H: Harness>(t: Case<H>) {
             }
         }
         assert!(got == body, "{} bytes, {dropped} dropped", got.len());
-        assert!(dropped > 10, "only {dropped} reads were dropped");
+        // The server writes in ~60 pieces 2 ms apart; on a loaded machine several may
+        // arrive together, so only a floor is asserted.
+        assert!(dropped >= 5, "only {dropped} reads were dropped");
     }
     // Both bodies were read to their ends on one connection, which is pooled.
     assert_eq!(idle(&cx, port), 1);
