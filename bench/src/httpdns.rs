@@ -14,38 +14,13 @@ use std::time::Instant;
 use cosocket::Cosockets;
 
 use crate::args::{Args, Backend};
-use crate::{Outcome, with_context};
-
-/// The process's CPU seconds (user + system, `/proc/self/stat`).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (field(11) + field(12)) as f64 / 100.0
-}
+use crate::{Outcome, cpu_seconds, join, with_context};
 
 fn result(client: &str, tasks: usize, n: usize, seconds: f64, cpu: f64) -> serde_json::Value {
     serde_json::json!({
         "client": client, "tasks": tasks, "n": n, "seconds": seconds,
         "ops_per_s": n as f64 / seconds, "cpu_us_per_op": cpu * 1e6 / n as f64,
     })
-}
-
-/// Runs the loops concurrently on this thread; the first error.
-async fn join<F: Future<Output = Result<(), String>>>(
-    loops: impl Iterator<Item = F>,
-) -> Result<(), String> {
-    futures::future::join_all(loops)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>, String>>()
-        .map(drop)
 }
 
 pub(crate) fn http(args: &Args) -> Outcome {

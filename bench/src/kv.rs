@@ -20,7 +20,7 @@ use cosocket::Cosockets;
 use cosocket_redis::{Cmd, Config, Pipeline, Redis};
 
 use crate::args::{Args, Backend};
-use crate::{Outcome, with_context};
+use crate::{Outcome, cpu_seconds, join, with_context};
 
 /// Keys `k0` … `k999`, set before the timed part.
 const KEYS: usize = 1000;
@@ -28,24 +28,6 @@ const KEYS: usize = 1000;
 fn key(i: usize) -> String {
     format!("k{}", i % KEYS)
 }
-
-/// The process's CPU time (user + system), in clock ticks of `/proc/self/stat`.
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields 14 and 15 (utime, stime), counted after the parenthesised command name.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
-}
-
-/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, 100 on Linux).
-const TICKS_PER_SECOND: f64 = 100.0;
 
 pub(crate) fn run(args: &Args) -> Outcome {
     let client: String = args.get("client")?;
@@ -63,8 +45,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
     let mut directives = args.directives()?;
     directives.pool_size = std::num::NonZeroUsize::new(tasks.max(30)).ok_or("--tasks")?;
 
-    let cpu0 = cpu_ticks();
-    let t0 = Instant::now();
+    let cpu0 = cpu_seconds();
     let seconds: f64 = match client.as_str() {
         "redis-rs-mux" | "redis-rs-pipeline" => {
             if backend != Backend::Tokio {
@@ -85,8 +66,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
             cosocket_clients(&cx, &client, port, set, tasks, per, &value).await
         })?,
     };
-    let _ = t0;
-    let cpu = (cpu_ticks() - cpu0) as f64 / TICKS_PER_SECOND;
+    let cpu = cpu_seconds() - cpu0;
     let ops = (per * tasks) as f64;
     Ok(serde_json::json!({
         "client": client,
@@ -274,17 +254,6 @@ async fn memcached_clients<C: Cosockets>(
         other => return Err(format!("unknown --client {other}")),
     }
     Ok(t0.elapsed().as_secs_f64())
-}
-
-/// Runs the loops concurrently on this thread; the first error.
-async fn join<F: Future<Output = Result<(), String>>>(
-    loops: impl Iterator<Item = F>,
-) -> Result<(), String> {
-    futures::future::join_all(loops)
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>, String>>()
-        .map(drop)
 }
 
 async fn redis_rs_mux(

@@ -82,6 +82,33 @@ pub(crate) fn tokio_runtime() -> tokio::runtime::Runtime {
         .expect("a current-thread tokio runtime")
 }
 
+/// The process's CPU seconds, user + system (`/proc/self/stat`, in clock ticks of 1/100 s):
+/// the client rows' CPU time per operation (§5).
+pub(crate) fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields 14 and 15 (utime, stime), counted after the parenthesised command name.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (field(11) + field(12)) as f64 / 100.0
+}
+
+/// Runs request loops concurrently on this thread (`join_all`); the first error.
+pub(crate) async fn join<F: Future<Output = Result<(), String>>>(
+    loops: impl Iterator<Item = F>,
+) -> Result<(), String> {
+    futures::future::join_all(loops)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, String>>()
+        .map(drop)
+}
+
 /// The result of a subcommand: the JSON it prints, or why it failed.
 pub(crate) type Outcome = Result<serde_json::Value, String>;
 

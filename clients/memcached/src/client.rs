@@ -84,7 +84,7 @@ impl<C: Cosockets> Memcached<C> {
     pub async fn execute(&self, cmd: &Command<'_>) -> Result<Reply> {
         cmd.validate(self.config.max_value)?;
         let mut conn = self.connection().await?;
-        let result = conn.execute(cmd).await;
+        let result = conn.execute_checked(cmd).await;
         Self::finish(conn, result)
     }
 
@@ -93,14 +93,9 @@ impl<C: Cosockets> Memcached<C> {
     pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<Result<Reply>>> {
         // Refused before a connection is even taken: a bad key anywhere refuses the whole
         // pipeline, as nothing of it may have reached the server.
-        if pipeline.is_empty() {
-            return Err(Error::Input("an empty pipeline".into()));
-        }
-        for cmd in pipeline.cmds() {
-            cmd.validate(self.config.max_value)?;
-        }
+        pipeline.validate(self.config.max_value)?;
         let mut conn = self.connection().await?;
-        let result = conn.pipeline(pipeline).await;
+        let result = conn.pipeline_checked(pipeline).await;
         Self::finish(conn, result)
     }
 

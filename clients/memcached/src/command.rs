@@ -284,6 +284,14 @@ impl<'a> Pipeline<'a> {
         &self.cmds
     }
 
+    /// Checks every command (and that there is one) before anything is sent.
+    pub(crate) fn validate(&self, max_value: usize) -> Result<()> {
+        if self.cmds.is_empty() {
+            return Err(Error::Input("an empty pipeline".into()));
+        }
+        self.cmds.iter().try_for_each(|cmd| cmd.validate(max_value))
+    }
+
     /// How many commands.
     pub fn len(&self) -> usize {
         self.cmds.len()

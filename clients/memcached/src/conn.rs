@@ -48,6 +48,11 @@ impl<S: StreamSock> Connection<S> {
     /// connection usable.
     pub async fn execute(&mut self, cmd: &Command<'_>) -> Result<Reply> {
         cmd.validate(self.max_value)?;
+        self.execute_checked(cmd).await
+    }
+
+    /// [`execute`](Self::execute) of a command already checked.
+    pub(crate) async fn execute_checked(&mut self, cmd: &Command<'_>) -> Result<Reply> {
         let mut replies = self.exchange(cmd, std::slice::from_ref(cmd)).await?;
         replies.pop().expect("one reply")
     }
@@ -56,12 +61,15 @@ impl<S: StreamSock> Connection<S> {
     /// a command the server refused is an `Err` in its place and does not fail the others.
     /// A transport, protocol or limit error fails the whole (and closes the connection).
     pub async fn pipeline(&mut self, pipeline: &Pipeline<'_>) -> Result<Vec<Result<Reply>>> {
-        if pipeline.is_empty() {
-            return Err(Error::Input("an empty pipeline".into()));
-        }
-        for cmd in pipeline.cmds() {
-            cmd.validate(self.max_value)?;
-        }
+        pipeline.validate(self.max_value)?;
+        self.pipeline_checked(pipeline).await
+    }
+
+    /// [`pipeline`](Self::pipeline) of commands already checked.
+    pub(crate) async fn pipeline_checked(
+        &mut self,
+        pipeline: &Pipeline<'_>,
+    ) -> Result<Vec<Result<Reply>>> {
         self.exchange(pipeline, pipeline.cmds()).await
     }
 

@@ -119,9 +119,9 @@ impl<C: Cosockets> Redis<C> {
     /// Any command: `redis.query(&cmd!("HSET", "h", "f", 1)).await`. An error reply is
     /// [`Error::Server`].
     pub async fn query(&self, cmd: &Cmd<'_>) -> Result<Value> {
-        cmd.validate()?;
+        cmd.validate_request()?;
         let mut conn = self.connection().await?;
-        let result = conn.query(cmd).await;
+        let result = conn.query_checked(cmd, None).await;
         Self::finish(conn, result)
     }
 
@@ -130,7 +130,7 @@ impl<C: Cosockets> Redis<C> {
     pub async fn pipeline(&self, pipeline: &Pipeline<'_>) -> Result<Vec<Value>> {
         pipeline.validate()?;
         let mut conn = self.connection().await?;
-        let result = conn.pipeline(pipeline).await;
+        let result = conn.pipeline_checked(pipeline).await;
         Self::finish(conn, result)
     }
 
@@ -138,7 +138,7 @@ impl<C: Cosockets> Redis<C> {
     pub async fn transaction(&self, pipeline: &Pipeline<'_>) -> Result<Option<Vec<Value>>> {
         pipeline.validate()?;
         let mut conn = self.connection().await?;
-        let result = conn.transaction(pipeline).await;
+        let result = conn.transaction_checked(pipeline).await;
         Self::finish(conn, result)
     }
 
@@ -335,8 +335,9 @@ impl<C: Cosockets> Redis<C> {
             };
             Timeout::After(timeout + margin)
         };
+        cmd.validate()?;
         let mut conn = self.connection().await?;
-        let result = conn.query_timeout(&cmd, Some(read)).await;
+        let result = conn.query_checked(&cmd, Some(read)).await;
         let value = Self::finish(conn, result)?;
         if value.is_nil() {
             return Ok(None);

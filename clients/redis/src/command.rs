@@ -87,6 +87,30 @@ impl<'a> Cmd<'a> {
         }
     }
 
+    /// Whether the command's name is `name` (ASCII case-insensitively; no allocation).
+    pub(crate) fn is(&self, name: &str) -> bool {
+        self.args
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// [`validate`](Self::validate), and refuses the commands whose replies are a stream
+    /// (`SUBSCRIBE` and its kin, `MONITOR`): they take a connection of their own, read by
+    /// a [`Subscriber`](crate::Subscriber). Checked once per request, before connecting.
+    pub(crate) fn validate_request(&self) -> Result<()> {
+        self.validate()?;
+        if ["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"]
+            .iter()
+            .any(|name| self.is(name))
+        {
+            return Err(Error::Input(format!(
+                "{} takes a connection of its own (Redis::subscribe)",
+                self.name()
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses what no server would take, before anything is sent.
     pub(crate) fn validate(&self) -> Result<()> {
         match self.args.first() {

@@ -52,8 +52,8 @@ impl<S: StreamSock> Connection<S> {
 
     /// Sends `cmd` and reads its reply; an error reply is [`Error::Server`].
     ///
-    /// The subscription commands (`SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE`) are refused:
-    /// their replies are a stream, read by a [`Subscriber`](crate::Subscriber).
+    /// The subscription commands (`SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE`) and `MONITOR`
+    /// are refused: their replies are a stream, read by a [`Subscriber`](crate::Subscriber).
     pub async fn query(&mut self, cmd: &Cmd<'_>) -> Result<Value> {
         self.query_timeout(cmd, None).await
     }
@@ -61,15 +61,16 @@ impl<S: StreamSock> Connection<S> {
     /// [`query`](Self::query) with a read timeout of its own for this reply (a blocking
     /// command's: `BLPOP k 5` with 5 s plus a margin).
     pub async fn query_timeout(&mut self, cmd: &Cmd<'_>, read: Option<Timeout>) -> Result<Value> {
-        cmd.validate()?;
-        if matches!(
-            cmd.name().as_str(),
-            "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE"
-        ) {
-            return Err(Error::Input(
-                "subscriptions are read by a Subscriber (Redis::subscribe)".into(),
-            ));
-        }
+        cmd.validate_request()?;
+        self.query_checked(cmd, read).await
+    }
+
+    /// [`query_timeout`](Self::query_timeout) of a command already checked.
+    pub(crate) async fn query_checked(
+        &mut self,
+        cmd: &Cmd<'_>,
+        read: Option<Timeout>,
+    ) -> Result<Value> {
         let mut replies = self.exchange(cmd, 1, read).await?;
         replies.pop().expect("one reply").into_result()
     }
@@ -79,6 +80,11 @@ impl<S: StreamSock> Connection<S> {
     /// a transport or protocol error fails the whole (and closes the connection).
     pub async fn pipeline(&mut self, pipeline: &Pipeline<'_>) -> Result<Vec<Value>> {
         pipeline.validate()?;
+        self.pipeline_checked(pipeline).await
+    }
+
+    /// [`pipeline`](Self::pipeline) of commands already checked.
+    pub(crate) async fn pipeline_checked(&mut self, pipeline: &Pipeline<'_>) -> Result<Vec<Value>> {
         self.exchange(pipeline, pipeline.len(), None).await
     }
 
@@ -89,6 +95,14 @@ impl<S: StreamSock> Connection<S> {
     /// (Redis runs the others: there is no rollback).
     pub async fn transaction(&mut self, pipeline: &Pipeline<'_>) -> Result<Option<Vec<Value>>> {
         pipeline.validate()?;
+        self.transaction_checked(pipeline).await
+    }
+
+    /// [`transaction`](Self::transaction) of commands already checked.
+    pub(crate) async fn transaction_checked(
+        &mut self,
+        pipeline: &Pipeline<'_>,
+    ) -> Result<Option<Vec<Value>>> {
         let request = (MULTI, pipeline, EXEC);
         let mut replies = self.exchange(&request, pipeline.len() + 2, None).await?;
         let exec = replies.pop().expect("EXEC's reply");

@@ -181,16 +181,7 @@ impl<S: StreamSock> Multiplexed<S> {
     /// Sends `cmd` (with the commands of other callers) and reads its reply; an error
     /// reply is [`Error::Server`].
     pub async fn query(&self, cmd: &Cmd<'_>) -> Result<Value> {
-        cmd.validate()?;
-        if matches!(
-            cmd.name().as_str(),
-            "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "MONITOR"
-        ) {
-            return Err(Error::Input(format!(
-                "{} takes a connection of its own",
-                cmd.name()
-            )));
-        }
+        cmd.validate_request()?;
         let mut replies = self.exchange(std::slice::from_ref(cmd)).await?;
         replies.pop().expect("one reply").into_result()
     }
