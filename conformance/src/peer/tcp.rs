@@ -298,10 +298,12 @@ impl Connection {
     /// FORMAT §3.2 `close`: take what is already queued without blocking, so that Linux
     /// sends a FIN and not an RST, then close.
     ///
-    /// The step's read stops at EOF without setting `end`: the step ends the connection as
-    /// `closed_by_peer` even when the client's FIN is already queued (OpenResty's
-    /// recordings show `closed_by_peer` for a client that closes right after connecting,
-    /// in every run). An ECONNRESET still sets `reset`, as every peer read does.
+    /// The step's read stops at EOF or ECONNRESET without setting `end`: the step ends the
+    /// connection as `closed_by_peer` (FORMAT §3.2's `close` row) even when the client's
+    /// FIN or RST is already queued. OpenResty's recordings show `closed_by_peer` for a
+    /// client that closes right after connecting, and for one that ends its request with
+    /// the peer's bytes unread (an RST) just after the peer's last `send`, in every run:
+    /// nginx ends a request later than we do, so the race is ours alone.
     fn close(mut self) {
         let _ = self.socket.set_nonblocking(true);
         loop {
@@ -309,11 +311,7 @@ impl Connection {
                 Ok(0) => break,
                 Ok(n) => self.log(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.shared.set_end(self.index, End::Reset);
-                    break;
-                }
+                Err(_) => break,
             }
         }
         self.close_as(End::ClosedByPeer);

@@ -147,6 +147,25 @@ fn client_sending_then_dropping_is_eof_with_the_exact_bytes() {
 }
 
 #[test]
+fn close_after_the_clients_reset_is_still_closed_by_peer() {
+    // The parity scenario `ru_empty_pattern`: the peer sends, the client ends its request
+    // with the bytes unread (an RST), and only then does the peer's `close` step run.
+    let peer = Peer::start(&PeerSpec::tcp(vec![
+        Step::send("abc"),
+        Step::sleep(150),
+        Step::Close,
+    ]))
+    .unwrap();
+    let client = connect(&peer);
+    let mut one = [0; 1];
+    assert_eq!(client.peek(&mut one).unwrap(), 1);
+    drop(client);
+    let report = peer.finish(Peer::DEFAULT_GRACE);
+    assert_eq!(only_connection(&report).end, End::ClosedByPeer);
+    assert_eq!(only_connection(&report).recv, b"");
+}
+
+#[test]
 fn client_closing_with_unread_bytes_is_seen_as_reset() {
     let peer = Peer::start(&PeerSpec::tcp(vec![Step::send("unread")])).unwrap();
     let client = connect(&peer);
