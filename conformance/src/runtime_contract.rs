@@ -14,8 +14,58 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cosocket_core::rt::{DatagramIo, Runtime, StreamIo};
-use cosocket_core::{ConnectOptions, Context, Cosockets, StreamRead, TcpSock};
+use cosocket_core::{ConnectOptions, Context, Cosockets, StreamRead, StreamSock, TcpSock};
 use socket2::{Domain, Socket, Type};
+
+/// `R` with a timer that panics: while `panics` is above zero, each `sleep_until` takes one
+/// and panics (the way tokio's timer once panicked on a far deadline).
+#[derive(Clone)]
+struct PanickyTimer<R> {
+    inner: R,
+    panics: Arc<AtomicUsize>,
+}
+
+impl<R: Runtime> Runtime for PanickyTimer<R> {
+    type Stream = R::Stream;
+    type Datagram = R::Datagram;
+    type Sleep = R::Sleep;
+
+    fn connect(&self, pending: OwnedFd) -> impl Future<Output = std::io::Result<R::Stream>> + Send {
+        self.inner.connect(pending)
+    }
+
+    fn datagram(&self, socket: OwnedFd) -> std::io::Result<R::Datagram> {
+        self.inner.datagram(socket)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> R::Sleep {
+        let take = |n: usize| n.checked_sub(1);
+        if self
+            .panics
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, take)
+            .is_ok()
+        {
+            panic!("a timer that fails on purpose");
+        }
+        self.inner.sleep_until(deadline)
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.now()
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.inner.spawn(task);
+    }
+
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = std::io::Result<Vec<SocketAddr>>> + Send {
+        self.inner.resolve(host, port)
+    }
+}
 
 /// A non-blocking TCP connect to `addr`, started as core starts it.
 fn pending_connect(addr: SocketAddr) -> std::net::TcpStream {
@@ -178,6 +228,64 @@ pub async fn sleep_until_waits_for_the_deadline<R: Runtime>(rt: R) {
     // A deadline in the past completes at once.
     rt.sleep_until(start).await;
     assert!(Instant::now() - start < Duration::from_secs(5));
+}
+
+/// Issue 19: nothing the pool's background watcher does may end it silently. A timer
+/// that panics in the watcher is logged as an error, and idle connections of that pool
+/// still expire (here at the retry, 100 ms later), then and afterwards.
+pub async fn pool_watcher_survives_a_panicking_timer<R: Runtime>(rt: R) {
+    crate::logs::install();
+    let panics = Arc::new(AtomicUsize::new(0));
+    let timer = PanickyTimer {
+        inner: rt.clone(),
+        panics: Arc::clone(&panics),
+    };
+    let cx = Context::new(timer);
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let pool = format!("panicky-timer-{port}");
+    let opts = ConnectOptions::new().pool(&pool);
+    let mut socks = Vec::new();
+    for _ in 0..2 {
+        let mut s = cx.stream();
+        s.connect("127.0.0.1", port, &opts).await.expect("connect");
+        socks.push(s);
+    }
+    let mark = crate::logs::mark();
+    let released = Instant::now();
+    // The watcher's first sleep for the new deadline panics.
+    panics.store(1, Ordering::SeqCst);
+    socks[0]
+        .set_keepalive(Some(Duration::from_millis(50)), None)
+        .expect("keepalive");
+    let idle = |cx: &Context<PanickyTimer<R>>| cx.pool_stats(&pool).map_or(0, |p| p.idle);
+    while idle(&cx) != 0 {
+        assert!(
+            released.elapsed() < Duration::from_secs(5),
+            "the connection never expired after the watcher's timer panicked"
+        );
+        rt.sleep_until(rt.now() + Duration::from_millis(5)).await;
+    }
+    assert_eq!(panics.load(Ordering::SeqCst), 0, "the timer was asked");
+    let logged = crate::logs::lines_since(mark, &format!("pool \"{pool}\""));
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.starts_with("[error]") && l.contains("a timer that fails on purpose")),
+        "the failure is logged: {logged:?}"
+    );
+    // The watcher goes on: a second connection expires as well.
+    let released = Instant::now();
+    socks[1]
+        .set_keepalive(Some(Duration::from_millis(50)), None)
+        .expect("keepalive");
+    while cx.pool_stats(&pool).is_some() {
+        assert!(
+            released.elapsed() < Duration::from_secs(5),
+            "the second connection never expired"
+        );
+        rt.sleep_until(rt.now() + Duration::from_millis(5)).await;
+    }
 }
 
 /// `spawn` runs a task to completion in the background.
@@ -346,7 +454,8 @@ macro_rules! runtime_contract_tests {
             spawned_tasks_run,
             resolve_sets_the_port,
             one_recv_per_poll_and_no_read_ahead,
-            buffered_receives_arm_no_timer);
+            buffered_receives_arm_no_timer,
+            pool_watcher_survives_a_panicking_timer);
     };
     (@cases $runtime:expr, $block_on:expr; $($case:ident),*) => {$(
         #[test]

@@ -98,3 +98,84 @@ pub async fn x_idle_watch_touches_only_the_closed_one<H: Harness>(t: Case<H>) {
         expect("reused", &s.reused_times(), expected);
     }
 }
+
+/// Issue 19's probe: a connection pooled with a timeout no clock can reach (`Duration::MAX`,
+/// the edge of `Instant`, 29 years) once killed the tokio watcher, and a connection pooled
+/// next to it with 50 ms stayed idle for good. Every far timeout lands in the same pool
+/// before and after the short one; the short one still expires on time, the far ones stay.
+pub async fn x_idle_far_timeouts_keep_the_watcher_alive<H: Harness>(t: Case<H>) {
+    let far = [
+        Duration::MAX,
+        Duration::from_secs(u64::MAX),
+        Duration::from_secs(29 * 365 * 86_400),
+        Duration::from_secs(31 * 365 * 86_400),
+    ];
+    let mut peer = start(PeerSpec::tcp(vec![Step::Drain]));
+    let cx = t.cx();
+    let opts = ConnectOptions::new().pool("far");
+    let mut socks = Vec::new();
+    for _ in 0..far.len() + 1 {
+        let mut s = cx.stream();
+        connect_target(&mut s, &mut peer, "peer", &opts)
+            .await
+            .unwrap();
+        socks.push(s);
+    }
+    let (short, rest) = socks.split_last_mut().expect("sockets");
+    let (before, after) = rest.split_at_mut(far.len() / 2);
+    for (s, timeout) in before.iter_mut().zip(far) {
+        expect(
+            "far keepalive",
+            &s.set_keepalive(Some(timeout), None),
+            "(1)",
+        );
+    }
+    expect(
+        "short keepalive",
+        &short.set_keepalive(Some(Duration::from_millis(50)), None),
+        "(1)",
+    );
+    for (s, timeout) in after.iter_mut().zip(&far[far.len() / 2..]) {
+        expect(
+            "far keepalive",
+            &s.set_keepalive(Some(*timeout), None),
+            "(1)",
+        );
+    }
+    assert_eq!(cx.pool_stats("far").map(|p| p.idle), Some(far.len() + 1));
+    let released = std::time::Instant::now();
+    wait_until(&t, "the 50 ms connection expired", || {
+        cx.pool_stats("far").map(|p| p.idle) == Some(far.len())
+    })
+    .await;
+    assert!(
+        released.elapsed() < Duration::from_millis(1000),
+        "expired after {:?}",
+        released.elapsed()
+    );
+    // The far ones stay idle, watched: a later short one expires too.
+    t.sleep_ms(100).await;
+    assert_eq!(cx.pool_stats("far").map(|p| p.idle), Some(far.len()));
+    let mut s = cx.stream();
+    connect_target(&mut s, &mut peer, "peer", &opts)
+        .await
+        .unwrap();
+    assert_eq!(s.reused_times().unwrap(), 1, "a far one is reused");
+    expect(
+        "short again",
+        &s.set_keepalive(Some(Duration::from_millis(50)), None),
+        "(1)",
+    );
+    wait_until(&t, "the second short one expired", || {
+        cx.pool_stats("far").map(|p| p.idle) == Some(far.len() - 1)
+    })
+    .await;
+    drop(socks);
+    let report = finish(peer);
+    let ends: Vec<_> = report.connections().iter().map(|c| c.end).collect();
+    assert_eq!(
+        ends.iter().filter(|e| **e == End::Eof).count(),
+        2,
+        "{ends:?}"
+    );
+}

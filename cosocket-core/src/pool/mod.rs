@@ -113,6 +113,7 @@ impl<R: Runtime> After<R> {
                 watch,
                 due: None,
                 sleep: None,
+                failures: 0,
             });
         }
     }

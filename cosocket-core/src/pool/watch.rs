@@ -4,15 +4,36 @@
 //! when one fires, only that connection is polled (a one-byte read), so ten thousand idle
 //! connections cost nothing per event. The task also sleeps until the earliest idle
 //! deadline. It holds the pools weakly: a dropped context ends it.
+//!
+//! Nothing it does may end it silently (issue 19: a panic in a runtime's timer once killed
+//! the task and idle connections stopped expiring). A pass that panics is caught, logged
+//! as an error line, and tried again after a back-off; no sleep is ever asked for an
+//! instant more than [`LONGEST_SLEEP`] away, so a far deadline never reaches the end of a
+//! runtime timer's range.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{After, Shared};
+use crate::log;
+use crate::proto::deadline::saturating_add;
 use crate::rt::{Runtime, Sleep as _};
+
+/// The longest the watcher sleeps at once: a later deadline is reached in several sleeps
+/// (each costs one pass that finds nothing due).
+pub(crate) const LONGEST_SLEEP: Duration = Duration::from_secs(3600);
+
+/// The wait before the pass after a failed one; it doubles with each failure in a row, up
+/// to [`LONGEST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+
+/// The longest wait between passes that keep failing.
+const LONGEST_RETRY: Duration = Duration::from_secs(60);
 
 /// What the watcher has to look at, shared with the wakers of its connections.
 #[derive(Debug, Default)]
@@ -107,6 +128,8 @@ pub(super) struct Watcher<R: Runtime> {
     pub(super) due: Option<Instant>,
     /// The one sleep of the watcher, made at its first deadline and reset afterwards.
     pub(super) sleep: Option<Pin<Box<R::Sleep>>>,
+    /// Passes that panicked in a row.
+    pub(super) failures: u32,
 }
 
 impl<R: Runtime> Future for Watcher<R> {
@@ -114,6 +137,20 @@ impl<R: Runtime> Future for Watcher<R> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<()> {
         let this = self.get_mut();
+        match catch_unwind(AssertUnwindSafe(|| this.passes(task))) {
+            Ok(poll) => {
+                this.failures = 0;
+                poll
+            }
+            Err(panic) => this.recover(&*panic, task),
+        }
+    }
+}
+
+impl<R: Runtime> Watcher<R> {
+    /// Passes over the pool until the sleep is pending or the pool is gone.
+    fn passes(&mut self, task: &mut TaskContext<'_>) -> Poll<()> {
+        let this = self;
         loop {
             let Some(ready) = this.watch.begin_poll(task.waker()) else {
                 return Poll::Ready(());
@@ -139,6 +176,7 @@ impl<R: Runtime> Future for Watcher<R> {
             // cost one pass): releases then arm no timer each, as the next deadline
             // mostly moves later.
             if let Some(at) = next {
+                let at = at.min(saturating_add(home.runtime.now(), LONGEST_SLEEP));
                 if this.due.is_none_or(|due| due > at) {
                     match &mut this.sleep {
                         Some(sleep) => sleep.as_mut().reset(at),
@@ -158,5 +196,59 @@ impl<R: Runtime> Future for Watcher<R> {
             // A deadline came: another pass closes what expired.
             this.due = None;
         }
+    }
+
+    /// After a pass panicked: logs it and arms a fresh sleep for the next try, so that
+    /// expiry goes on. If even that sleep panics, the task waits for its connections'
+    /// events (and checkouts still drop what expired), and says so.
+    fn recover(&mut self, panic: &(dyn Any + Send), task: &mut TaskContext<'_>) -> Poll<()> {
+        self.failures = self.failures.saturating_add(1);
+        self.sleep = None;
+        self.due = None;
+        let Some(home) = self.home.upgrade() else {
+            return Poll::Ready(());
+        };
+        let wait = FIRST_RETRY
+            .saturating_mul(1 << (self.failures - 1).min(10))
+            .min(LONGEST_RETRY);
+        let reason = panic_text(panic);
+        log::core(format_args!(
+            "the idle watcher of pool \"{}\" failed ({reason}); it tries again in {} ms",
+            self.key,
+            wait.as_millis()
+        ));
+        let at = saturating_add(home.runtime.now(), wait);
+        let armed = catch_unwind(AssertUnwindSafe(|| {
+            let mut sleep = Box::pin(home.runtime.sleep_until(at));
+            let fired = sleep.as_mut().poll(task).is_ready();
+            (sleep, fired)
+        }));
+        match armed {
+            Ok((sleep, fired)) => {
+                self.sleep = Some(sleep);
+                self.due = Some(at);
+                if fired {
+                    task.waker().wake_by_ref();
+                }
+            }
+            Err(panic) => log::core(format_args!(
+                "the idle watcher of pool \"{}\" cannot sleep ({}); until a pass arms one, \
+                 idle connections expire only at its connections' events and at checkouts",
+                self.key,
+                panic_text(&*panic)
+            )),
+        }
+        Poll::Pending
+    }
+}
+
+/// The message of a panic payload (`panic!` gives a `&str` or a `String`).
+fn panic_text(panic: &(dyn Any + Send)) -> &str {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text
+    } else {
+        "a panic"
     }
 }
