@@ -375,6 +375,7 @@ macro_rules! __conformance_cases {
             x_context_dropped_with_connections_out
             x_idle_watch_closes_on_peer_event
             x_idle_deadline_closes_connection
+            x_idle_far_timeouts_keep_the_watcher_alive
             x_idle_watch_touches_only_the_closed_one
             x_pool_stress_random_cancellation
             s87_udp_closed_before_set_peer_name
