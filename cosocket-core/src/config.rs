@@ -35,6 +35,12 @@ pub struct Directives {
     pub send_lowat: usize,
     /// `lua_socket_buffer_size` (4096, one page): the receive buffer's segment size; it
     /// bounds one `recv` and one `receive_any` result.
+    ///
+    /// From 1 byte to [`Directives::MAX_BUFFER_SIZE`] (16 MiB). A connect on a context
+    /// with a larger value fails with [`ErrorKind::InvalidArgument`](crate::ErrorKind)
+    /// and the text of [`Directives::check`], before anything is opened (nginx refuses
+    /// such a directive at start). A socket's first `recv` writes up to one segment, so a
+    /// segment's worth of memory is what each reading socket touches at least.
     pub buffer_size: NonZeroUsize,
     /// `lua_socket_pool_size` (30): the size of a pool created without an explicit one.
     pub pool_size: NonZeroUsize,
@@ -82,6 +88,41 @@ impl Default for Directives {
             #[cfg(feature = "tls")]
             tls: crate::tls::TlsDirectives::default(),
         }
+    }
+}
+
+impl Directives {
+    /// The largest [`buffer_size`](Self::buffer_size): 16 MiB.
+    pub const MAX_BUFFER_SIZE: usize = 16 << 20;
+
+    /// Whether every value is in its range; a context whose directives fail here fails
+    /// each connect with this error.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use cosocket_core::{Directives, ErrorKind};
+    /// let mut d = Directives::default();
+    /// assert!(d.check().is_ok());
+    /// d.buffer_size = NonZeroUsize::new(1 << 30).unwrap();
+    /// let e = d.check().unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// assert_eq!(
+    ///     e.message(),
+    ///     "invalid lua_socket_buffer_size: 1073741824 (1 to 16777216 bytes)"
+    /// );
+    /// ```
+    pub fn check(&self) -> crate::Result<()> {
+        let size = self.buffer_size.get();
+        if size > Self::MAX_BUFFER_SIZE {
+            return Err(crate::Error::new(
+                crate::ErrorKind::InvalidArgument,
+                format!(
+                    "invalid lua_socket_buffer_size: {size} (1 to {} bytes)",
+                    Self::MAX_BUFFER_SIZE
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,9 @@ pub(crate) struct Worker<R: Runtime> {
 struct Shared<R: Runtime> {
     runtime: R,
     directives: Directives,
+    /// Why the directives are out of range ([`Directives::check`]), if they are: every
+    /// connect fails with it.
+    invalid: Option<crate::Error>,
     pools: Pools<R>,
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsShared,
@@ -28,6 +31,7 @@ impl<R: Runtime> Worker<R> {
             shared: Arc::new(Shared {
                 pools: Pools::new(runtime.clone()),
                 runtime,
+                invalid: directives.check().err(),
                 directives,
                 #[cfg(feature = "tls")]
                 tls: crate::tls::TlsShared::default(),
@@ -41,6 +45,11 @@ impl<R: Runtime> Worker<R> {
 
     pub(crate) fn directives(&self) -> &Directives {
         &self.shared.directives
+    }
+
+    /// Ok if the directives are in range, else the error every connect fails with.
+    pub(crate) fn check_directives(&self) -> crate::Result<()> {
+        self.shared.invalid.clone().map_or(Ok(()), Err)
     }
 
     pub(crate) fn pools(&self) -> &Pools<R> {

@@ -202,3 +202,36 @@ pub async fn x_read_limit_per_socket<H: Harness>(t: Case<H>) {
         r#"("abcdefghijklmnopqrstuvwxyz")"#,
     );
 }
+
+/// Issue 19's probe: `buffer_size` has a range, 1 byte to `Directives::MAX_BUFFER_SIZE`.
+/// Beyond it (`usize::MAX` once overflowed, 1 TiB aborted on allocation, 256 MiB cost
+/// 258 MiB of memory for a 6-byte line) every connect fails with a clear error before
+/// anything is opened; at the edge a socket works, and `receive_any` keeps its bound.
+pub async fn x_buffer_size_range<H: Harness>(t: Case<H>) {
+    use cosocket_core::Directives;
+    let max = Directives::MAX_BUFFER_SIZE;
+    let mut peer = start(PeerSpec::tcp(vec![Step::send("hello\n"), Step::expect(1)]));
+    for size in [usize::MAX, 1 << 40, 256 << 20, max + 1] {
+        let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::new(size).expect("size"));
+        let mut s = cx.stream();
+        let r = connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new()).await;
+        let text = format!("invalid lua_socket_buffer_size: {size} (1 to {max} bytes)");
+        expect(
+            &format!("connect with {size}"),
+            &r,
+            &format!("(nil,{text:?})"),
+        );
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidArgument);
+        expect("then a read", &s.receive_line().await, r#"(nil,"closed")"#);
+    }
+    assert_eq!(peer.accepted(), 0, "no connect reached the peer");
+    let cx = t.cx_with(|d| d.buffer_size = NonZeroUsize::new(max).expect("max"));
+    let mut s = cx.stream();
+    connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
+        .await
+        .expect("the largest buffer_size connects");
+    expect("line", &s.receive_line().await, r#"("hello")"#);
+    expect("send", &s.send("!").await, "(1)");
+    expect("close", &s.close(), "(1)");
+    drop(super::finish(peer));
+}

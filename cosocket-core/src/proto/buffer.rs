@@ -113,15 +113,18 @@ pub struct RecvBuffer {
 }
 
 impl RecvBuffer {
-    /// An empty buffer with segments of `segment` bytes (`lua_socket_buffer_size`).
+    /// An empty buffer with segments of `segment` bytes (`lua_socket_buffer_size`), at
+    /// most [`Directives::MAX_BUFFER_SIZE`](crate::Directives::MAX_BUFFER_SIZE): a larger
+    /// one is taken as that (sockets never get one: their connect refuses it first).
     pub fn new(segment: NonZeroUsize) -> Self {
+        let segment = segment.get().min(crate::Directives::MAX_BUFFER_SIZE);
         Self {
             storage: BytesMut::new(),
             filled: 0,
             head: 0,
             scratch: Vec::new(),
             block: 0,
-            segment: segment.get(),
+            segment,
             segment_fill: 0,
             eof: false,
             closed: false,

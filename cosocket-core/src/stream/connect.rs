@@ -154,6 +154,8 @@ impl<R: Runtime> Stream<R> {
         default_key: impl FnOnce() -> String,
         target: impl FnOnce() -> String,
     ) -> Result<Begin> {
+        // Out-of-range directives fail before anything changes or opens.
+        self.worker.check_directives()?;
         drop(self.disconnect());
         self.rest.ever_connected = true;
         self.rest.key = match &options.pool {
