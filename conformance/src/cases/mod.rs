@@ -415,6 +415,7 @@ macro_rules! __conformance_cases {
             x_borrowed_read_then_keepalive
             x_read_limits
             x_read_limit_per_socket
+            x_buffer_size_range
             x_io_reads_interleave_byte_exact
             x_io_futures_copy_both_ways
             x_io_traits_follow_the_timeouts
