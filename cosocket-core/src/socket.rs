@@ -144,6 +144,11 @@ pub trait StreamWrite: futures::io::AsyncWrite + Unpin + Send {
     /// The send timeout of the sends that follow, an idle timeout (zero: the directive).
     /// Set on a half or on the socket, it stays with the socket across reconnects and
     /// `reunite`.
+    ///
+    /// A send fails with `timeout` once this long has passed since the kernel last took
+    /// bytes of it. Once that deadline has passed, the send fails when next woken without
+    /// writing again, as nginx's write handler does when its timer fired: every backend
+    /// times out alike, whether or not it tries a write on each wake-up.
     fn set_send_timeout(&mut self, timeout: impl Into<Timeout>);
 
     /// Half-close: sends FIN (`shutdown(SHUT_WR)`) and closes the write half; reading goes

@@ -56,6 +56,18 @@ impl<S: Sleep> OpTimer<S> {
         }
     }
 
+    /// Whether the armed deadline has passed (never before the operation first waited).
+    ///
+    /// A send asks this when woken, before it writes again: nginx's write handler fails
+    /// with `timeout` as soon as its timer fired (its `timedout` flag), without another
+    /// write. So no backend that writes speculatively on every wake-up (async-io does,
+    /// tokio's `AsyncFd` waits for readiness) can stretch a send timeout by what the
+    /// kernel takes at that moment (issue 19 measured 601 ms for a 300 ms timeout).
+    pub(crate) fn has_expired<R: Runtime<Sleep = S>>(&self, rt: &R) -> bool {
+        self.deadline
+            .is_some_and(|deadline| matches!(deadline.check(rt.now()), Check::Expired))
+    }
+
     /// Called when the operation is about to return `Pending`; `progress` counts the
     /// bytes it has moved so far. `Ready` means it timed out.
     pub(crate) fn poll_expired<R: Runtime<Sleep = S>>(

@@ -31,6 +31,7 @@ mod backlog;
 mod borrowed;
 mod connect;
 mod duplex;
+mod fault_matrix;
 mod idle_watch;
 mod interop;
 #[cfg(feature = "tokio-io")]
@@ -54,6 +55,7 @@ pub use backlog::*;
 pub use borrowed::*;
 pub use connect::*;
 pub use duplex::*;
+pub use fault_matrix::*;
 pub use idle_watch::*;
 pub use interop::*;
 #[cfg(feature = "tokio-io")]
@@ -341,6 +343,7 @@ macro_rules! __conformance_cases {
             s55_rst_closes_read_then_broken_pipe
             s56_send_after_peer_half_close
             s57_send_timeout_closes_write_half
+            x_send_timeout_fires_on_time
             s59_refused_then_closed
             s60_connect_timeout_full_accept_queue
             s61_host_texts
@@ -423,6 +426,9 @@ macro_rules! __conformance_cases {
             x_io_borrowed_halves_copy
             x_request_in_flight_never_pooled
             x_cancelled_request_never_pooled
+            x_fault_matrix_receives
+            x_fault_matrix_connect_send
+            x_fault_matrix_pool
         );
     };
 }

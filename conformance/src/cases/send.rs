@@ -119,3 +119,26 @@ pub async fn x_send_dropped_after_partial_write_closes_write_half<H: Harness>(t:
     expect("next send", &s.send("y").await, r#"(nil,"closed")"#);
     expect("close", &s.close(), "(1)");
 }
+
+/// Issue 19's probe: a 300 ms send timeout to a peer that never reads fired after 302 ms
+/// on tokio but 601 ms on smol, whose wake-up write was taken by the kernel and counted as
+/// progress. Once the deadline has passed, the send fails without writing again: every
+/// backend fires on time, every time.
+pub async fn x_send_timeout_fires_on_time<H: Harness>(t: Case<H>) {
+    let mut peer = start(PeerSpec::tcp(vec![Step::sleep(5000)]));
+    let big = vec![b'z'; 32 << 20];
+    for round in 0..3 {
+        let mut s = connected(&t, &mut peer).await;
+        s.set_send_timeout(std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        expect("send 32 MiB", &s.send(&big).await, r#"(nil,"timeout")"#);
+        let took = started.elapsed();
+        assert!(
+            took >= std::time::Duration::from_millis(300)
+                && took < std::time::Duration::from_millis(550),
+            "round {round}: a 300 ms send timeout fired after {took:?}"
+        );
+        expect("then", &s.send("y").await, r#"(nil,"closed")"#);
+    }
+    drop(finish(peer));
+}

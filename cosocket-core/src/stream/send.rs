@@ -123,6 +123,11 @@ pub(crate) async fn send<R: Runtime, F: Fragments + ?Sized>(
         finished: false,
     };
     let result = poll_fn(|task| {
+        // Woken after the deadline (by the timer or not): the timer wins, as in nginx.
+        if timer.has_expired(rt) {
+            log_send_timeout(directives, conn);
+            return Poll::Ready(Err(Error::timeout()));
+        }
         loop {
             if list.is_done() {
                 // TLS: the last records may still wait to be written.
