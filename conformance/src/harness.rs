@@ -88,6 +88,19 @@ impl<R: Runtime> Harness for RuntimeHarness<R> {
 /// How long a case may run before the watchdog fails it.
 pub const WATCHDOG: Duration = Duration::from_secs(30);
 
+/// The watchdog of the full-size load run (`COSOCKET_LOAD=full`, `scripts/load.sh`), whose
+/// soak case runs minutes.
+pub const WATCHDOG_FULL_LOAD: Duration = Duration::from_secs(1800);
+
+/// The watchdog in force: [`WATCHDOG`], or [`WATCHDOG_FULL_LOAD`] for the full load run.
+pub fn watchdog() -> Duration {
+    if std::env::var("COSOCKET_LOAD").is_ok_and(|v| v == "full") {
+        WATCHDOG_FULL_LOAD
+    } else {
+        WATCHDOG
+    }
+}
+
 /// Runs `case` on `harness` in a thread of its own while the calling thread watches: a
 /// panic fails the test with its message, a case still running after [`WATCHDOG`] fails
 /// it with its name (its thread is abandoned; it never stalls the run).
@@ -109,9 +122,10 @@ pub fn run_watched<H: Harness>(
             let _ = done.send(result);
         })
         .expect("spawn the case thread");
-    match outcome.recv_timeout(WATCHDOG) {
+    let watchdog = watchdog();
+    match outcome.recv_timeout(watchdog) {
         Ok(Ok(())) => {}
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => panic!("conformance case `{name}` hung: still running after {WATCHDOG:?}"),
+        Err(_) => panic!("conformance case `{name}` hung: still running after {watchdog:?}"),
     }
 }

@@ -74,7 +74,7 @@ fn reset_peak() {
 
 fn hostile_reads<H: Harness>(harness: &H, name: &str) {
     let (port, sent) = hostile_peer();
-    for reader in ["line", "line_ref", "part", "all"] {
+    for reader in ["line", "line_ref", "part", "all", "exact"] {
         let h = harness.clone();
         let sent = Arc::clone(&sent);
         let case: Task = Box::pin(async move {
@@ -98,7 +98,8 @@ fn hostile_reads<H: Harness>(harness: &H, name: &str) {
                     let mut until = Until::new("\r\n--end").unwrap();
                     s.receive_until(&mut until).await.map(drop).unwrap_err()
                 }
-                _ => s.receive_all().await.map(drop).unwrap_err(),
+                "all" => s.receive_all().await.map(drop).unwrap_err(),
+                _ => s.receive_exact(1 << 30).await.map(drop).unwrap_err(),
             };
             let peak = status_kib("VmHWM:");
             assert_eq!(err.kind(), ErrorKind::TooLarge, "{reader}: {err}");

@@ -1,4 +1,5 @@
-//! The pool under stress (the pool issue's acceptance case): 200 tasks × 50 cycles of
+//! The pool under stress (the pool issue's acceptance case; issue 19's soak with
+//! `COSOCKET_LOAD=full`, 1 000 cycles): 200 tasks × 50 cycles of
 //! connect / request / `set_keepalive` against one pool of 10 with a backlog, cancelling
 //! random operations at random points, with a server that closes connections it is asked
 //! to close while they may sit idle in the pool.
@@ -29,7 +30,16 @@ use crate::Case;
 use crate::harness::Harness;
 
 const TASKS: usize = 200;
-const CYCLES: usize = 50;
+
+/// Cycles per task: 50, or 1 000 (200 000 operations, the soak) with `COSOCKET_LOAD=full`
+/// (`scripts/load.sh`).
+fn cycles() -> usize {
+    if std::env::var("COSOCKET_LOAD").is_ok_and(|v| v == "full") {
+        1_000
+    } else {
+        50
+    }
+}
 const POOL: &str = "stress";
 
 /// The echo server's shared record.
@@ -150,6 +160,7 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
     let server = Server::start();
     let cx = t.cx();
     let tally = Arc::new(Tally::default());
+    let cycles = cycles();
     let opts = ConnectOptions::new()
         .pool(POOL)
         .pool_size(NonZeroUsize::new(10).expect("10"))
@@ -161,7 +172,7 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
         let harness = t.harness().clone();
         tasks.push(t.spawn(async move {
             let mut rng = fastrand::Rng::with_seed(task as u64);
-            for cycle in 0..CYCLES {
+            for cycle in 0..cycles {
                 one_cycle(&harness, &cx, &opts, port, &record, &tally, &mut rng, cycle).await;
             }
         }));
@@ -176,7 +187,7 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
         + tally.cancelled.load(Ordering::Relaxed);
     assert_eq!(
         connects + ended,
-        TASKS * CYCLES,
+        TASKS * cycles,
         "every connect was accounted for"
     );
     // The watcher closes the connections the server closed while they sat idle; then the
@@ -203,7 +214,7 @@ pub async fn x_pool_stress_random_cancellation<H: Harness>(t: Case<H>) {
     eprintln!(
         "pool stress: {} cycles; {} connects ({} reused, {} opened), {} too many waiting, \
          {} queue/connect timeouts, {} cancelled connects, {} failed requests",
-        TASKS * CYCLES,
+        TASKS * cycles,
         connects,
         tally.reused.load(Ordering::Relaxed),
         server.record().accepted,
