@@ -67,9 +67,45 @@ fn raise_open_files(needed: u64) {
     );
 }
 
-/// An echo server on 127.0.0.1 in a thread of its own (a tokio current-thread runtime, so
-/// it holds thousands of connections cheaply): what arrives goes back.
-fn echo_server() -> SocketAddr {
+/// The echo server, in a child process of its own so that its descriptors and memory are
+/// not the client's: the child is this test binary with `COSOCKET_ECHO_SERVER` set. It is
+/// killed (by PID) when dropped.
+struct EchoServer {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl EchoServer {
+    fn start(connections: usize) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().expect("binary"))
+            .args(["--exact", "load_on_every_harness", "--nocapture"])
+            .env("COSOCKET_ECHO_SERVER", connections.to_string())
+            .env_remove("COSOCKET_LOAD_CHILD")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the echo server process");
+        let stdout = child.stdout.take().expect("its stdout");
+        let addr = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("echo server at ")?.parse().ok())
+            .expect("the echo server prints its address");
+        Self { child, addr }
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The echo server process's body: on 127.0.0.1, a tokio current-thread runtime (so it
+/// holds thousands of connections cheaply); what arrives goes back. Never returns.
+fn serve_echo(connections: u64) -> ! {
+    raise_open_files(connections + 256);
     // A deep accept queue (the kernel caps it at `net.core.somaxconn`): thousands of
     // connects at once would otherwise overflow it, and a dropped SYN is retried after 1 s.
     let socket =
@@ -79,41 +115,39 @@ fn echo_server() -> SocketAddr {
     socket.listen(65_535).expect("listen");
     let listener = std::net::TcpListener::from(socket);
     listener.set_nonblocking(true).expect("non-blocking");
-    let addr = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the echo server's runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            loop {
-                let Ok((mut conn, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 256];
-                    loop {
-                        match conn.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => {
-                                if conn.write_all(&buf[..n]).await.is_err() {
-                                    return;
-                                }
+    println!("echo server at {}", listener.local_addr().expect("address"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the echo server's runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                loop {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if conn.write_all(&buf[..n]).await.is_err() {
+                                return;
                             }
                         }
                     }
-                });
-            }
-        });
-    });
-    addr
+                }
+            });
+        }
+    })
 }
 
 /// N connections open at once on the harness's runtime: each connects, sends a line of
 /// its own and reads it back; only when all are open and answered do they close.
 fn many_connections<H: Harness>(harness: &H, name: &'static str, n: usize) {
-    let addr = echo_server();
+    let server = EchoServer::start(n);
+    let addr = server.addr;
     let h = harness.clone();
     let case: Task = Box::pin(async move {
         let cx = h.context(cosocket_conformance::Case::<H>::directives());
@@ -143,7 +177,7 @@ fn many_connections<H: Harness>(harness: &H, name: &'static str, n: usize) {
                     let rss = status_bytes("VmRSS:").saturating_sub(rss_before);
                     println!(
                         "{name}: {n} connections open and answered at once in {took:?}, {} \
-                         bytes of RSS each (client and echo server in one process)",
+                         bytes of RSS each",
                         rss / n
                     );
                     let sender = open_gate.lock().expect("gate").take();
@@ -164,7 +198,8 @@ fn many_connections<H: Harness>(harness: &H, name: &'static str, n: usize) {
 /// Zero errors, every reply its own request's; the peak RSS is printed.
 fn pooled_requests<H: Harness>(harness: &H, name: &'static str, requests: usize) {
     const TASKS: usize = 100;
-    let addr = echo_server();
+    let server = EchoServer::start(TASKS);
+    let addr = server.addr;
     let h = harness.clone();
     let case: Task = Box::pin(async move {
         let mut d = cosocket_conformance::Case::<H>::directives();
@@ -234,9 +269,14 @@ fn load_on_every_harness() {
         (&smol(), "smol"),
         (&tokio_multi(), "tokio multi-thread"),
     ];
+    if let Some(connections) = std::env::var("COSOCKET_ECHO_SERVER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        serve_echo(connections);
+    }
     if let Ok(only) = std::env::var("COSOCKET_LOAD_CHILD") {
-        // Each connection is two descriptors here (client and echo server), plus slack.
-        raise_open_files(2 * connections as u64 + 256);
+        raise_open_files(connections as u64 + 256);
         let (harness, name) = harnesses
             .into_iter()
             .find(|(_, name)| *name == only)
