@@ -74,7 +74,7 @@ enum When {
 
 /// A receive kind. The pattern of the `receive_until` kinds is `--x`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read {
+pub(super) enum Read {
     Line,
     All,
     Exact(usize),
@@ -103,7 +103,7 @@ impl Read {
         }
     }
 
-    fn until(self) -> Until {
+    pub(super) fn until(self) -> Until {
         let inclusive = match self {
             Self::Until { inclusive } | Self::Chunk { inclusive, .. } => inclusive,
             _ => false,
@@ -112,7 +112,11 @@ impl Read {
     }
 
     /// One call, rendered, and how long it took.
-    async fn call<S: StreamRead>(self, s: &mut S, until: &mut Until) -> (String, Duration) {
+    pub(super) async fn call<S: StreamRead>(
+        self,
+        s: &mut S,
+        until: &mut Until,
+    ) -> (String, Duration) {
         let started = Instant::now();
         let got = match self {
             Self::Line => s.receive_line().await.render(),

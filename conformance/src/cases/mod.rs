@@ -29,6 +29,7 @@ use crate::render::expect;
 
 mod backlog;
 mod borrowed;
+mod cancel_points;
 mod connect;
 mod duplex;
 mod fault_matrix;
@@ -53,6 +54,7 @@ mod until;
 
 pub use backlog::*;
 pub use borrowed::*;
+pub use cancel_points::*;
 pub use connect::*;
 pub use duplex::*;
 pub use fault_matrix::*;
@@ -255,6 +257,7 @@ macro_rules! __conformance_tls_cases {
             x_tls_alpn
             x_tls_garbage_after_handshake
             x_tls_io_traits
+            x_cancel_points_tls
         );
     };
 }
@@ -429,6 +432,9 @@ macro_rules! __conformance_cases {
             x_fault_matrix_receives
             x_fault_matrix_connect_send
             x_fault_matrix_pool
+            x_cancel_points_receives
+            x_cancel_points_send
+            x_cancel_points_connect
         );
     };
 }
