@@ -4,9 +4,11 @@
 //! every call must return within its timeout + 500 ms. One driver per table; every row
 //! runs on its own connection (one script per connection, in accept order).
 //!
-//! Receives: "before" = the peer faults at accept and the read starts 30 ms later;
-//! "during" = the peer sent part of what the read needs, then faults; "after" = the peer
-//! sent all of it, then faults, and the same read is called again. Reads give the bytes
+//! Receives: the client sends a go byte (`.`) once connected, and the peer's script
+//! waits for it, so that no fault races the connect. "before" = the peer faults then and
+//! the read starts 60 ms later; "during" = the peer sent part of what the read needs, then
+//! faults; "after" = the peer sent all of it, then faults, and the same read is called
+//! again. Reads give the bytes
 //! that arrived before an RST first (Linux keeps the receive queue), then the error.
 //!
 //! Connect on loopback: the kernel completes the handshake before the peer accepts, so a
@@ -298,13 +300,14 @@ fn in_time(what: &str, took: Duration, timeout: Duration) {
 }
 
 fn read_script(row: &ReadRow) -> Vec<Step> {
-    let mut steps = match row.when {
-        // Not at accept: an RST that arrives before the connect saw the socket writable
-        // fails the connect itself (see `Op::ConnectThenFault`).
-        Before => vec![Step::sleep(20)],
-        During => vec![Step::send(row.read.part()), Step::sleep(20)],
-        After => vec![Step::send(row.read.full()), Step::sleep(20)],
-    };
+    // Not at accept but after the client's go byte: an RST that arrives before the connect
+    // saw the socket writable fails the connect itself (see `Op::ConnectThenFault`).
+    let mut steps = vec![Step::expect(1)];
+    match row.when {
+        Before => {}
+        During => steps.extend([Step::send(row.read.part()), Step::sleep(20)]),
+        After => steps.extend([Step::send(row.read.full()), Step::sleep(20)]),
+    }
     steps.push(row.fault.step());
     steps
 }
@@ -321,13 +324,15 @@ fn drip_script(read: Read) -> Vec<Step> {
     steps
 }
 
-/// A socket of `cx` on the peer's next connection, with the row read timeout.
+/// A socket of `cx` on the peer's next connection, with the row read timeout, that sent
+/// the go byte `.` (the peer's script waits for it before it faults).
 async fn open<C: Cosockets>(cx: &C, peer: &mut Peer) -> C::Stream {
     let mut s = cx.stream();
     connect_target(&mut s, peer, "peer", &ConnectOptions::new())
         .await
         .expect("connect to the peer");
     s.set_read_timeout(READ_TIMEOUT);
+    s.send(".").await.expect("the go byte");
     s
 }
 
@@ -380,8 +385,8 @@ pub async fn x_fault_matrix_receives<H: Harness>(t: Case<H>) {
     for (row, c) in READ_ROWS.iter().zip(connections) {
         // The half-closed peer reads our "ok"; the closed one never does.
         let expected: &[u8] = match (row.fault, row.send) {
-            (Half, SENT) => b"ok",
-            _ => b"",
+            (Half, SENT) => b".ok",
+            _ => b".",
         };
         assert_eq!(c.recv, expected, "{row:?}: what the peer read");
     }
@@ -398,10 +403,10 @@ enum Op {
     /// `connect` (`1`: the kernel's handshake) to a peer that faults at accept; 50 ms
     /// later `send("hello")`, then `receive_line()`.
     ConnectThenFault,
-    /// The peer sends `hi\n` and faults 30 ms later: `connect`, `receive_line()` twice,
-    /// `send("hello")`.
+    /// After our go byte the peer sends `hi\n` and faults 30 ms later: `connect`,
+    /// `receive_line()` twice, `send("hello")`.
     ConnectAnswerThenFault,
-    /// The peer faults at accept: 50 ms later `send("hello")`, 50 ms later
+    /// The peer faults after our go byte: 80 ms later `send("hello")`, 50 ms later
     /// `send("again")`.
     SendBefore,
     /// The peer reads 64 KiB of an 8 MiB send (send timeout 2 s), then faults; then
@@ -458,14 +463,14 @@ const OP_ROWS: &[OpRow] = &[
         &[RESET, CLOSED, CLOSED]),
     op_row(Op::ConnectThenFault, Some(Fin), &["(1)", "(5)", EOF], Some("")),
     op_row(Op::ConnectThenFault, Some(Half), &["(1)", "(5)", EOF], Some("hello")),
-    op_row(Op::ConnectAnswerThenFault, Some(Rst), &["(1)", r#"("hi")"#, RST, PIPE], Some("")),
-    op_row(Op::ConnectAnswerThenFault, Some(Fin), &["(1)", r#"("hi")"#, EOF, "(5)"], Some("")),
-    op_row(Op::ConnectAnswerThenFault, Some(Half), &["(1)", r#"("hi")"#, EOF, "(5)"], Some("hello")),
+    op_row(Op::ConnectAnswerThenFault, Some(Rst), &["(1)", r#"("hi")"#, RST, PIPE], Some(".")),
+    op_row(Op::ConnectAnswerThenFault, Some(Fin), &["(1)", r#"("hi")"#, EOF, "(5)"], Some(".")),
+    op_row(Op::ConnectAnswerThenFault, Some(Half), &["(1)", r#"("hi")"#, EOF, "(5)"], Some(".hello")),
     // After a FIN our first send still goes to the kernel; the closed peer answers it with
     // an RST, which the next send reports as EPIPE (the RST came in CLOSE_WAIT).
-    op_row(Op::SendBefore, Some(Rst), &[RESET, CLOSED], Some("")),
-    op_row(Op::SendBefore, Some(Fin), &["(5)", PIPE], Some("")),
-    op_row(Op::SendBefore, Some(Half), &["(5)", "(5)"], Some("helloagain")),
+    op_row(Op::SendBefore, Some(Rst), &[RESET, CLOSED], Some(".")),
+    op_row(Op::SendBefore, Some(Fin), &["(5)", PIPE], Some(".")),
+    op_row(Op::SendBefore, Some(Half), &["(5)", "(5)"], Some(".helloagain")),
     // The blocked send wakes with the reset. A peer that closes (its close step first
     // reads what is queued) sends an RST if our bytes are still in its receive queue, a
     // FIN if it read them all (then our next bytes get an RST, EPIPE after the FIN), or
@@ -485,8 +490,8 @@ fn op_script(row: &OpRow) -> Vec<Step> {
     match row.op {
         Op::ConnectRefused | Op::ConnectNoAccept => vec![],
         Op::ConnectThenFault => fault.into_iter().collect(),
-        Op::SendBefore => [Step::sleep(20)].into_iter().chain(fault).collect(),
-        Op::ConnectAnswerThenFault => [Step::send("hi\n"), Step::sleep(30)]
+        Op::SendBefore => [Step::expect(1)].into_iter().chain(fault).collect(),
+        Op::ConnectAnswerThenFault => [Step::expect(1), Step::send("hi\n"), Step::sleep(30)]
             .into_iter()
             .chain(fault)
             .collect(),
@@ -550,11 +555,13 @@ async fn run_op<H: Harness>(
             timed!(READ_TIMEOUT, s.receive_line());
         }
         Op::ConnectAnswerThenFault => {
+            s.send(".").await.expect("the go byte");
             timed!(READ_TIMEOUT, s.receive_line());
             timed!(READ_TIMEOUT, s.receive_line());
             timed!(ms(2000), s.send("hello"));
         }
         Op::SendBefore => {
+            s.send(".").await.expect("the go byte");
             t.sleep_ms(80).await;
             timed!(ms(2000), s.send("hello"));
             t.sleep_ms(50).await;
@@ -659,7 +666,7 @@ pub async fn x_fault_matrix_pool<H: Harness>(t: Case<H>) {
         let fault = row.fault.step();
         let a: Vec<Step> = match row.point {
             PoolPoint::Idle => first.into_iter().chain([Step::sleep(50), fault]).collect(),
-            PoolPoint::CheckedOut => first.into_iter().chain([Step::sleep(100), fault]).collect(),
+            PoolPoint::CheckedOut => first.into_iter().chain([Step::sleep(200), fault]).collect(),
             PoolPoint::Request => first
                 .into_iter()
                 .chain([Step::expect(4), Step::send("o"), Step::sleep(20), fault])
@@ -696,7 +703,7 @@ pub async fn x_fault_matrix_pool<H: Harness>(t: Case<H>) {
         got.push(s.reused_times().render());
         if row.point == PoolPoint::CheckedOut {
             // The fault arrives while the connection is checked out, before the request.
-            t.sleep_ms(200).await;
+            t.sleep_ms(400).await;
         }
         let started = Instant::now();
         got.push(s.send("req2").await.render());
