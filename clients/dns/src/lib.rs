@@ -43,3 +43,47 @@ mod wire;
 pub use client::{DnsClient, Options, UDP_SIZE, reverse_name};
 pub use error::{Error, Result};
 pub use record::{CLASS_IN, Record, RecordData, RecordType};
+
+/// For the fuzz targets; not part of the API: query encoding and reply decoding.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{Record, RecordType, Result};
+
+    /// A validated question.
+    #[derive(Debug, Clone)]
+    pub struct Question(crate::wire::Question);
+
+    impl Question {
+        /// Checks and encodes `name`.
+        pub fn new(name: &str, rtype: RecordType) -> Result<Self> {
+            crate::wire::Question::new(name, rtype).map(Self)
+        }
+
+        /// The query message.
+        pub fn packet(&self, id: u16, recurse: bool) -> Vec<u8> {
+            self.0.packet(id, recurse)
+        }
+    }
+
+    /// What a datagram is to a query.
+    #[derive(Debug)]
+    pub enum Reply {
+        /// Not its answer.
+        Mismatch,
+        /// Its answer, truncated.
+        Truncated,
+        /// Its answer's records.
+        Answer(Vec<Record>),
+    }
+
+    /// Checks that `msg` answers `q` with `id` and decodes its answer section.
+    pub fn parse_reply(msg: &[u8], id: u16, q: &Question, max_records: usize) -> Result<Reply> {
+        Ok(
+            match crate::wire::parse_reply(msg, id, &q.0, max_records)? {
+                crate::wire::Reply::Mismatch => Reply::Mismatch,
+                crate::wire::Reply::Truncated => Reply::Truncated,
+                crate::wire::Reply::Answer(records) => Reply::Answer(records),
+            },
+        )
+    }
+}

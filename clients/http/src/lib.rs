@@ -38,3 +38,44 @@ pub use error::{Error, Result};
 pub use request::Request;
 pub use response::{Limits, Response};
 pub use url::Url;
+
+/// For the fuzz targets; not part of the API: the head parser and a response over any
+/// stream.
+#[doc(hidden)]
+pub mod fuzzing {
+    use cosocket::{StreamSock, Timeout};
+
+    use crate::response::{Head, Keepalive};
+    use crate::{Limits, Response, Result};
+
+    /// A head: version (1: HTTP/1.1, 0: HTTP/1.0), status, reason, headers.
+    pub type Parts = (u8, u16, String, Vec<(String, String)>);
+
+    /// Reads a head (skipping interim 1xx responses) from `sock`.
+    pub async fn read_head<S: StreamSock>(sock: &mut S, limits: &Limits) -> Result<Parts> {
+        let head = crate::response::read_head(sock, limits).await?;
+        Ok((head.version, head.status, head.reason, head.headers))
+    }
+
+    /// The response to a `method` request with this head, its body to be read from `sock`
+    /// (a reusable connection: it is given back with `set_keepalive` at the body's end).
+    pub fn response<S: StreamSock>(
+        sock: S,
+        method: &str,
+        (version, status, reason, headers): Parts,
+        limits: Limits,
+    ) -> Result<Response<S>> {
+        let head = Head {
+            version,
+            status,
+            reason,
+            headers,
+        };
+        let keepalive = Keepalive {
+            reusable: true,
+            idle: Timeout::Directive,
+            pool_size: None,
+        };
+        Response::new(sock, method, head, keepalive, limits)
+    }
+}

@@ -45,3 +45,20 @@ pub use config::{Config, Target};
 pub use conn::Connection;
 pub use error::{Error, Result};
 pub use reply::{Item, Reply};
+
+/// For the fuzz targets; not part of the API: the reply reader.
+#[doc(hidden)]
+pub mod fuzzing {
+    use cosocket::StreamRead;
+
+    use crate::{Command, Reply, Result};
+
+    /// Reads the reply to `cmd` from `sock` (`Ok(Err(_))`: the server's error line).
+    pub async fn read_reply<S: StreamRead>(
+        sock: &mut S,
+        cmd: &Command<'_>,
+        max_value: usize,
+    ) -> Result<Result<Reply>> {
+        crate::reply::read_reply(sock, cmd, max_value).await
+    }
+}

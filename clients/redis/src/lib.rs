@@ -52,3 +52,31 @@ pub use multiplexed::Multiplexed;
 pub use pubsub::{Message, Subscriber};
 pub use reply::Limits;
 pub use value::Value;
+
+/// For the fuzz targets; not part of the API: the resumable reply parser.
+#[doc(hidden)]
+pub mod fuzzing {
+    use cosocket::StreamRead;
+
+    use crate::{Limits, Result, Value};
+
+    /// The connection's reply parser (its state survives a dropped [`Parser::read`]).
+    #[derive(Debug, Default)]
+    pub struct Parser(crate::reply::Parser);
+
+    impl Parser {
+        /// Reads the rest of one reply from `sock`.
+        pub async fn read<S: StreamRead>(
+            &mut self,
+            sock: &mut S,
+            limits: &Limits,
+        ) -> Result<Value> {
+            self.0.read(sock, limits).await
+        }
+
+        /// Whether a reply is half read.
+        pub fn in_reply(&self) -> bool {
+            self.0.in_reply()
+        }
+    }
+}

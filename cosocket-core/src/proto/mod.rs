@@ -50,6 +50,32 @@ pub mod deadline;
 mod error;
 pub mod fragments;
 pub(crate) mod host;
+/// For the fuzz targets; not part of the API: the host parser behind a public path.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    /// What the host parser found (its crate-private `Endpoint`, mirrored).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Endpoint {
+        /// An IP literal.
+        Addr(SocketAddr),
+        /// A name for the resolver, and the port.
+        Name(String, u16),
+        /// A `unix:` path.
+        Unix(PathBuf),
+    }
+
+    /// `connect(host, port)`'s parse of `host`.
+    pub fn parse_host(host: &str, port: u16) -> super::Result<Endpoint> {
+        Ok(match super::host::parse(host, port)? {
+            super::host::Endpoint::Addr(a) => Endpoint::Addr(a),
+            super::host::Endpoint::Name { host, port } => Endpoint::Name(host, port),
+            super::host::Endpoint::Unix(p) => Endpoint::Unix(p),
+        })
+    }
+}
 pub mod reader;
 pub mod testing;
 pub mod until;
