@@ -246,9 +246,9 @@ fn pooled_requests<H: Harness>(harness: &H, name: &'static str, requests: usize)
         );
         println!(
             "{name}: {requests} requests through a pool of 10 with a backlog, 100 tasks, zero \
-             errors, in {took:?} ({:.0}/s); peak RSS {} MiB",
+             errors, in {took:?} ({:.0}/s); peak RSS of the process {:.1} MiB",
             requests as f64 / took.as_secs_f64(),
-            status_bytes("VmHWM:") >> 20
+            status_bytes("VmHWM:") as f64 / f64::from(1 << 20)
         );
     });
     harness.block_on(case);
@@ -259,11 +259,18 @@ fn pooled_requests<H: Harness>(harness: &H, name: &'static str, requests: usize)
 /// allocator.
 #[test]
 fn load_on_every_harness() {
-    let (connections, requests) = if full() {
+    let (connections, mut requests) = if full() {
         (10_000, 1_000_000)
     } else {
         (2_000, 50_000)
     };
+    // `COSOCKET_LOAD_REQUESTS=N` sets the request count alone (to see how memory grows).
+    if let Some(n) = std::env::var("COSOCKET_LOAD_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        requests = n;
+    }
     let harnesses: [(&dyn Run, &str); 3] = [
         (&tokio_current(), "tokio current-thread"),
         (&smol(), "smol"),
@@ -303,7 +310,9 @@ trait Run {
 
 impl<H: Harness> Run for H {
     fn run(&self, name: &'static str, connections: usize, requests: usize) {
-        many_connections(self, name, connections);
+        // Requests first: their peak RSS is then theirs, not the memory the many
+        // connections left with the allocator.
         pooled_requests(self, name, requests);
+        many_connections(self, name, connections);
     }
 }
