@@ -1142,14 +1142,9 @@ fn ref_chunked(input: &[u8], limits: &cosocket_http::Limits) -> Result<Vec<u8>, 
             .iter()
             .rposition(|b| !blank(b))
             .map_or(start, |i| i + 1);
-        let mut digits = &field[start..end];
+        let digits = &field[start..end];
         if digits.is_empty() || digits.len() > 15 {
             return Err(());
-        }
-        if LIB_ACCEPTS_PLUS_SIGN && digits.len() > 1 {
-            // Known deviation (reported with issue 19): the library reads a size with a
-            // leading `+` (Rust's `from_str_radix` takes one), which RFC 9112 forbids.
-            digits = digits.strip_prefix(b"+").unwrap_or(digits);
         }
         if !digits.iter().all(u8::is_ascii_hexdigit) {
             return Err(());
@@ -1180,14 +1175,6 @@ fn ref_chunked(input: &[u8], limits: &cosocket_http::Limits) -> Result<Vec<u8>, 
         pos += 2;
     }
 }
-
-/// Whether the reference accepts a chunk size with a leading `+`, as the library does
-/// today (`chunk_size` in clients/http/src/response.rs parses with `u64::from_str_radix`,
-/// which takes a sign): a deviation from RFC 9112's `chunk-size = 1*HEXDIG`, kept here so
-/// that fuzzing goes on past it. The input is `crashers/http_chunked/plus_sign_chunk_size`;
-/// once the library refuses the sign, set this to `false` and move that input into
-/// `corpus/http_chunked/`.
-const LIB_ACCEPTS_PLUS_SIGN: bool = true;
 
 /// Chunked body decoding: the body read from arbitrary bytes after a chunked head is what
 /// the reference decoder finds (or both fail), and the same whether the bytes come whole,

@@ -481,7 +481,8 @@ fn chunk_size(line: &[u8]) -> Result<u64> {
     let digits = std::str::from_utf8(digits)
         .map_err(|_| protocol("a bad chunk size"))?
         .trim_matches([' ', '\t']);
-    if digits.is_empty() || digits.len() > 15 {
+    // Hex digits only (RFC 9112 §7.1): `from_str_radix` alone would take a leading `+`.
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(protocol(format!("bad chunk size {digits:?}")));
     }
     u64::from_str_radix(digits, 16).map_err(|_| protocol(format!("bad chunk size {digits:?}")))
@@ -525,5 +526,8 @@ mod tests {
         assert!(chunk_size(b"").is_err());
         assert!(chunk_size(b"zz").is_err());
         assert!(chunk_size(b"1234567890abcdef0").is_err());
+        // Found by the `http_chunked` fuzz target: a sign is not a hex digit.
+        assert!(chunk_size(b"+5").is_err());
+        assert!(chunk_size(b"-5").is_err());
     }
 }

@@ -75,7 +75,9 @@ fn error_line(line: &[u8]) -> Option<Error> {
 }
 
 fn number<T: std::str::FromStr>(word: Option<&[u8]>, what: &str) -> Result<T> {
-    word.and_then(|w| std::str::from_utf8(w).ok())
+    // memcached's numbers are unsigned decimals; `str::parse` alone would take a `+`.
+    word.filter(|w| !w.is_empty() && w.iter().all(u8::is_ascii_digit))
+        .and_then(|w| std::str::from_utf8(w).ok())
         .and_then(|w| w.parse().ok())
         .ok_or_else(|| protocol(format!("a bad {what}")))
 }

@@ -82,8 +82,13 @@ fn protocol(what: impl Into<String>) -> Error {
 }
 
 fn parse_int(digits: &[u8]) -> Result<i64> {
+    // RESP integers are an optional `-` and decimal digits; `str::parse` alone would also
+    // take a leading `+`.
+    let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
+    let well_formed = !unsigned.is_empty() && unsigned.iter().all(u8::is_ascii_digit);
     std::str::from_utf8(digits)
         .ok()
+        .filter(|_| well_formed)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| protocol(format!("bad integer {:?}", String::from_utf8_lossy(digits))))
 }

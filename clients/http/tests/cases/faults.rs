@@ -130,6 +130,16 @@ pub(crate) async fn malformed_responses_close<H: Harness>(t: Case<H>) {
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
             "protocol error: bad chunk size \"zz\"",
         ),
+        // Found by the `http_chunked` fuzz target: `+5` was read as 5 (RFC 9112 §7.1:
+        // hex digits only).
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
+            "protocol error: bad chunk size \"+5\"",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\nabc",
+            "protocol error: bad Content-Length \"+3\"",
+        ),
         (
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
             "protocol error: chunk data not ended by CRLF",

@@ -143,6 +143,15 @@ pub(crate) async fn malformed_replies_close<H: Harness>(t: Case<H>) {
             "protocol error: a bad flags",
         ),
         (b"VALUE k 0 -1\r\n", "protocol error: a bad length"),
+        // Unsigned decimals only: `str::parse` alone would take a `+`.
+        (
+            b"VALUE k 0 +1\r\nv\r\nEND\r\n",
+            "protocol error: a bad length",
+        ),
+        (
+            b"VALUE k +0 1\r\nv\r\nEND\r\n",
+            "protocol error: a bad flags",
+        ),
         (
             b"VALUE k 0 1\r\nvv\r\nEND\r\n",
             "protocol error: a data block not ended by CRLF",

@@ -82,6 +82,9 @@ pub(crate) async fn malformed_and_truncated_replies_close<H: Harness>(t: Case<H>
             "protocol error: unknown reply type byte '?'",
         ),
         (b":12x\r\n", "protocol error: bad integer \"12x\""),
+        // Found by the fuzz targets' review: `str::parse` takes a `+`, RESP does not.
+        (b":+5\r\n", "protocol error: bad integer \"+5\""),
+        (b"$+3\r\nabc\r\n", "protocol error: bad integer \"+3\""),
         (
             b"$3\r\nabcd\r\n",
             "protocol error: a bulk string not ended by CRLF",
