@@ -45,6 +45,11 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features, warnings denied)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "fuzz targets (fuzz/, a workspace of its own): fmt, clippy, their checks over the committed corpus"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
+cargo test --manifest-path fuzz/Cargo.toml --locked
+
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked
 
@@ -87,3 +92,9 @@ done
 
 step "parity with OpenResty's recordings (tokio current-thread, tokio multi-thread, smol)"
 bash scripts/parity.sh
+
+# Each target under libFuzzer for a bounded time when a nightly toolchain is here (the
+# script says plainly when it is not, after the stable replay). 20 s keeps the whole
+# command under 30 minutes; `bash scripts/fuzz.sh 600` is the long run (RELIABILITY.md).
+step "fuzzing, ${FUZZ_SECONDS:-20} s per target (needs nightly)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
