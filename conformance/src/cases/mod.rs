@@ -40,6 +40,7 @@ mod interop_tokio;
 mod limits;
 mod pool;
 mod pool_stress;
+mod random_driver;
 mod reads;
 mod requests;
 mod send;
@@ -65,6 +66,7 @@ pub use interop_tokio::*;
 pub use limits::*;
 pub use pool::*;
 pub use pool_stress::*;
+pub use random_driver::*;
 pub use reads::*;
 pub use requests::*;
 pub use send::*;
@@ -384,6 +386,7 @@ macro_rules! __conformance_cases {
             x_idle_far_timeouts_keep_the_watcher_alive
             x_idle_watch_touches_only_the_closed_one
             x_pool_stress_random_cancellation
+            x_random_driver
             s87_udp_closed_before_set_peer_name
             s88_udp_icmp_refusal_then_timeout
             s89_udp_port_zero
