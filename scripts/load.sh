@@ -3,7 +3,7 @@
 # its figures): 10 000 connections open at once on one runtime thread, 1 000 000 requests
 # through a pool with a backlog, the soak of pool churn with random peer closes and random
 # cancellation (200 tasks x 1 000 cycles), the random driver (2 500 connections, about
-# 100 000 random reads), and the 1 GiB hostile peer against every limited reader.
+# 75 000 random reads), and the 1 GiB hostile peer against every limited reader.
 # `bash scripts/test.sh` runs the same at CI size. About 25 minutes on 2 cores (the soak
 # is 5 minutes per harness).
 set -euo pipefail

@@ -5,7 +5,7 @@
 //! a few polls, and a peer that ends with a FIN or an RST. Every result is checked
 //! against a model of the stream (a byte string and a position): no byte lost, none
 //! reordered, no panic. 40 connections per harness in CI; `COSOCKET_LOAD=full` runs 2 500
-//! (about 100 000 operations).
+//! (about 75 000 reads).
 
 use std::num::NonZeroUsize;
 
