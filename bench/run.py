@@ -162,16 +162,17 @@ class Bench:
                          port, stderr=subprocess.DEVNULL)
         return port
 
-    def start_nginx(self, name):
-        """OpenResty's one worker (on CPU 1 with two cores) in a prefix of its own under
-        the run's temp dir; returns its port."""
+    def start_nginx(self, name, cpu=1):
+        """OpenResty's one worker in a prefix of its own under the run's temp dir; returns
+        its port. On CPU 1 (with two cores) where it is the measured client (lua-resty-*),
+        on CPU 0 where it is the server the measured clients talk to (§5's HTTP files)."""
         port = free_port()
         prefix = os.path.join(self.tmp, name)
         os.makedirs(os.path.join(prefix, "logs"))
         conf = os.path.join(prefix, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(
-                affinity="worker_cpu_affinity 10;" if self.two_cores else "",
+                affinity=("worker_cpu_affinity %s;" % ("10" if cpu == 1 else "01")) if self.two_cores else "",
                 lua=os.path.join(HERE, "openresty", "lua"), port=port, www=os.path.join(self.tmp, "www")))
         self.procs.start("nginx", ["nginx", "-p", prefix, "-c", conf], port,
                          sig=signal.SIGQUIT, stderr=subprocess.DEVNULL)
@@ -314,6 +315,9 @@ class Bench:
             with open(os.path.join(www, name), "wb") as f:
                 f.write(random.Random(size).randbytes(size))
         nginx_port = self.start_nginx("nginx-kv")
+        # The HTTP server: a second nginx, on the servers' CPU, so that the HTTP clients
+        # (on CPU 1) do not share their core with the server they measure.
+        http_port = self.start_nginx("nginx-http", cpu=0)
         dns_port = free_port()
         dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
         dns = [dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
@@ -330,11 +334,11 @@ class Bench:
                 n = self.a.kv_ops // (1 if fname == "small" else 20) * (1 if tasks == 1 else 2)
                 for rt in ("tokio", "smol"):
                     cases.append(("http/%s/%d/co-http/%s" % (fname, tasks, rt), "http",
-                                  dict(client="co-http", runtime=rt, port=nginx_port, path="/files/" + fname,
+                                  dict(client="co-http", runtime=rt, port=http_port, path="/files/" + fname,
                                        size=size, tasks=tasks, n=n)))
                 for client in ("hyper", "reqwest", "raw"):
                     cases.append(("http/%s/%d/%s" % (fname, tasks, client), "http",
-                                  dict(client=client, runtime="tokio", port=nginx_port, path="/files/" + fname,
+                                  dict(client=client, runtime="tokio", port=http_port, path="/files/" + fname,
                                        size=size, tasks=tasks, n=n)))
             n = self.a.kv_ops // 2 * (1 if tasks == 1 else 2)
             for rt in ("tokio", "smol"):
