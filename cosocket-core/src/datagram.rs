@@ -29,7 +29,7 @@ pub struct Datagram<R: Runtime> {
     conn: Option<R::Datagram>,
     timeout: Timeout,
     bind: Option<IpAddr>,
-    /// One receive buffer of the maximum datagram size, allocated on first use.
+    /// One receive buffer, as large as the largest `receive` size asked so far.
     scratch: Vec<u8>,
 }
 
@@ -58,8 +58,12 @@ impl<R: Runtime> Datagram<R> {
     }
 
     fn open_udp(&self, addr: SocketAddr) -> io::Result<R::Datagram> {
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        socket.set_nonblocking(true)?;
+        // Non-blocking from `socket(2)` (SOCK_NONBLOCK): a resolver opens one per query.
+        let socket = Socket::new(
+            Domain::for_address(addr),
+            Type::DGRAM.nonblocking(),
+            Some(Protocol::UDP),
+        )?;
         if let Some(ip) = self.bind {
             socket.bind(&SocketAddr::new(ip, 0).into())?;
         }
@@ -138,10 +142,14 @@ impl<R: Runtime> UdpSock for Datagram<R> {
                 );
                 return Err(Error::closed());
             };
-            if self.scratch.len() < MAX_DATAGRAM {
-                self.scratch.resize(MAX_DATAGRAM, 0);
+            // Only as large as asked: a resolver's socket lives for one query, and a
+            // 64 KiB buffer zeroed per socket cost more than the query (heap growth and
+            // `brk` trimming at 50 concurrent queries).
+            let size = size.min(MAX_DATAGRAM);
+            if self.scratch.len() < size {
+                self.scratch.resize(size, 0);
             }
-            let buf = &mut self.scratch[..size.min(MAX_DATAGRAM)];
+            let buf = &mut self.scratch[..size];
             let mut timer = OpTimer::total(self.timeout.resolve(directives.read_timeout));
             let n = poll_fn(|task| {
                 if let Poll::Ready(result) = conn.poll_recv(task, buf) {

@@ -318,8 +318,12 @@ async fn finished<T: AsFd>(connect: impl Future<Output = io::Result<T>>) -> io::
 
 /// A non-blocking TCP socket, bound if asked, whose connect has started.
 fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<OwnedFd> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_nonblocking(true)?;
+    // Non-blocking from `socket(2)` (SOCK_NONBLOCK): no two `fcntl`s per connect.
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
     if let Some(local) = bind {
         if let Err(e) = socket.bind(&local.into()) {
             log::core(format_args!(
@@ -341,8 +345,7 @@ fn start_tcp(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<OwnedFd> 
 /// A non-blocking Unix stream socket whose connect has started. A local bind address
 /// (an IP) does not apply to Unix sockets and is not used.
 fn start_unix(path: &Path) -> io::Result<OwnedFd> {
-    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-    socket.set_nonblocking(true)?;
+    let socket = Socket::new(Domain::UNIX, Type::STREAM.nonblocking(), None)?;
     match socket.connect(&SockAddr::unix(path)?) {
         Ok(()) => {}
         Err(e) if in_progress(&e) => {}
