@@ -235,10 +235,11 @@ async fn memcached_clients<C: Cosockets>(
                     let mut conn = mc.connection().await.map_err(e("connect"))?;
                     for i in 0..per {
                         let k = key(t * per + i);
+                        let keys = [k.as_bytes()];
                         let cmd = if set {
                             Command::Store(Store::Set, k.as_bytes(), 0, 0, value)
                         } else {
-                            Command::Get(vec![k.as_bytes()], false)
+                            Command::Get(std::borrow::Cow::Borrowed(&keys), false)
                         };
                         match conn.execute(&cmd).await.map_err(e("execute"))? {
                             Reply::Stored => {}

@@ -731,8 +731,8 @@ pub fn memcached_reply(data: &[u8]) {
         return;
     };
     let cmd = match k.command % 11 {
-        0 => Command::Get(vec![b"k"], false),
-        1 => Command::Get(vec![b"a", b"b"], true),
+        0 => Command::Get(std::borrow::Cow::Borrowed(&[b"k"]), false),
+        1 => Command::Get(std::borrow::Cow::Borrowed(&[b"a", b"b"]), true),
         2 => Command::Store(Store::Set, b"k", 0, 0, b"v"),
         3 => Command::Store(Store::Cas(7), b"k", 0, 0, b"v"),
         4 => Command::Delete(b"k"),

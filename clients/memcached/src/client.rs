@@ -1,6 +1,7 @@
 //! The client: connections from the context's pool, given back after a clean exchange
 //! (a server error line included) and closed after anything else.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use cosocket::Cosockets;
@@ -122,7 +123,10 @@ impl<C: Cosockets> Memcached<C> {
     }
 
     async fn retrieve(&self, keys: &[&[u8]], cas: bool) -> Result<Vec<Item>> {
-        match self.execute(&Command::Get(keys.to_vec(), cas)).await? {
+        match self
+            .execute(&Command::Get(Cow::Borrowed(keys), cas))
+            .await?
+        {
             Reply::Items(items) => Ok(items),
             other => Err(unexpected(&other)),
         }

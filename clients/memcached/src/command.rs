@@ -3,6 +3,8 @@
 //! itself, borrowed, and its CRLF. A pipeline is their concatenation, sent by one
 //! vectored `send`.
 
+use std::borrow::Cow;
+
 use cosocket::{FragmentList, Fragments};
 
 use crate::error::{Error, Result};
@@ -68,7 +70,10 @@ impl Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
     /// `get key…`, or `gets key…` (with cas uniques) when the flag is set.
-    Get(Vec<&'a [u8]>, bool),
+    ///
+    /// The keys are borrowed (`Cow::Borrowed(&[key])`: no allocation per request) or owned
+    /// (what [`Pipeline`]'s builders keep).
+    Get(Cow<'a, [&'a [u8]]>, bool),
     /// A storage command: verb, key, flags, exptime, value.
     Store(Store, &'a [u8], u32, u32, &'a [u8]),
     /// `delete key`.
@@ -124,7 +129,7 @@ impl Fragments for Command<'_> {
         match self {
             Self::Get(keys, cas) => {
                 out.push(if *cas { b"gets" } else { b"get" });
-                for key in keys {
+                for key in keys.iter() {
                     out.push(b" ");
                     out.push(key);
                 }
@@ -207,19 +212,19 @@ impl<'a> Pipeline<'a> {
     /// `get key`.
     #[must_use]
     pub fn get(self, key: &'a [u8]) -> Self {
-        self.cmd(Command::Get(vec![key], false))
+        self.cmd(Command::Get(Cow::Owned(vec![key]), false))
     }
 
     /// `gets key…`.
     #[must_use]
     pub fn gets(self, keys: &[&'a [u8]]) -> Self {
-        self.cmd(Command::Get(keys.to_vec(), true))
+        self.cmd(Command::Get(Cow::Owned(keys.to_vec()), true))
     }
 
     /// `get key…` (one reply with the items found).
     #[must_use]
     pub fn get_multi(self, keys: &[&'a [u8]]) -> Self {
-        self.cmd(Command::Get(keys.to_vec(), false))
+        self.cmd(Command::Get(Cow::Owned(keys.to_vec()), false))
     }
 
     /// Any storage command: `set`, `add`, `replace`, `append`, `prepend` or `cas`.
@@ -321,7 +326,10 @@ mod tests {
 
     #[test]
     fn commands_on_the_wire() {
-        assert_eq!(wire(&Command::Get(vec![b"a", b"b"], true)), "gets a b\r\n");
+        assert_eq!(
+            wire(&Command::Get(Cow::Borrowed(&[b"a", b"b"]), true)),
+            "gets a b\r\n"
+        );
         assert_eq!(
             wire(&Command::Store(Store::Cas(42), b"k", 5, 60, b"v\r\nx")),
             "cas k 5 60 4 42\r\nv\r\nx\r\n"

@@ -51,10 +51,16 @@ impl<S: StreamSock> Connection<S> {
         self.execute_checked(cmd).await
     }
 
-    /// [`execute`](Self::execute) of a command already checked.
+    /// [`execute`](Self::execute) of a command already checked: one `send`, one reply,
+    /// no `Vec` of replies.
     pub(crate) async fn execute_checked(&mut self, cmd: &Command<'_>) -> Result<Reply> {
-        let mut replies = self.exchange(cmd, std::slice::from_ref(cmd)).await?;
-        replies.pop().expect("one reply")
+        self.begin()?;
+        let result = async {
+            self.sock.send(cmd).await?;
+            read_reply(&mut self.sock, cmd, self.max_value).await
+        }
+        .await;
+        self.finish(result)?
     }
 
     /// Sends every command of `pipeline` in one `send` and reads their replies in order;
@@ -70,46 +76,44 @@ impl<S: StreamSock> Connection<S> {
         &mut self,
         pipeline: &Pipeline<'_>,
     ) -> Result<Vec<Result<Reply>>> {
-        self.exchange(pipeline, pipeline.cmds()).await
+        self.begin()?;
+        let result = async {
+            self.sock.send(pipeline).await?;
+            let cmds = pipeline.cmds();
+            let mut replies = Vec::with_capacity(cmds.len());
+            for cmd in cmds {
+                replies.push(read_reply(&mut self.sock, cmd, self.max_value).await?);
+            }
+            Ok(replies)
+        }
+        .await;
+        self.finish(result)
     }
 
-    /// Sends `request` (one `send`: `cmds` written as fragments) and reads one reply per
-    /// command. The `begin_request` / `end_request` bracket is what lets a cancelled
-    /// exchange be told from a clean one afterwards.
-    async fn exchange<F: cosocket::Fragments + ?Sized + Sync>(
-        &mut self,
-        request: &F,
-        cmds: &[Command<'_>],
-    ) -> Result<Vec<Result<Reply>>> {
+    /// Opens an exchange. The `begin_request` / `end_request` bracket is what lets a
+    /// cancelled exchange be told from a clean one afterwards.
+    fn begin(&mut self) -> Result<()> {
         if self.sock.request_in_flight() {
             let _ = self.sock.close();
             return Err(Error::Unusable);
         }
         self.sock.begin_request();
-        let result = self.send_and_read(request, cmds).await;
+        Ok(())
+    }
+
+    /// Closes an exchange: a clean one ends the request, a failed one (transport,
+    /// protocol or limit error) closes the connection.
+    fn finish<T>(&mut self, result: Result<T>) -> Result<T> {
         match result {
-            Ok(replies) => {
+            Ok(out) => {
                 self.sock.end_request();
-                Ok(replies)
+                Ok(out)
             }
             Err(e) => {
                 let _ = self.sock.close();
                 Err(e)
             }
         }
-    }
-
-    async fn send_and_read<F: cosocket::Fragments + ?Sized + Sync>(
-        &mut self,
-        request: &F,
-        cmds: &[Command<'_>],
-    ) -> Result<Vec<Result<Reply>>> {
-        self.sock.send(request).await?;
-        let mut replies = Vec::with_capacity(cmds.len());
-        for cmd in cmds {
-            replies.push(read_reply(&mut self.sock, cmd, self.max_value).await?);
-        }
-        Ok(replies)
     }
 
     /// How often this connection was taken from a pool: 0 for a new one.

@@ -94,7 +94,7 @@ pub(crate) async fn read_reply<S: StreamRead>(
         return Ok(Err(e));
     }
     let reply = match cmd {
-        Command::Get(..) => {
+        Command::Get(keys, _) => {
             let mut items = Vec::new();
             let mut line = line;
             loop {
@@ -117,11 +117,15 @@ pub(crate) async fn read_reply<S: StreamRead>(
                         "a value of {len} bytes in a reply (the limit is {max_value})"
                     )));
                 }
-                let mut value = sock.receive_exact(len + 2).await?;
-                if &value[len..] != b"\r\n" {
+                // The value, then its CRLF borrowed: cutting the CRLF off one `Bytes`
+                // would cost a shared header's allocation for a short (copied) value.
+                let value = sock.receive_exact(len).await?;
+                if sock.receive_exact_ref(2).await? != b"\r\n" {
                     return Err(protocol("a data block not ended by CRLF"));
                 }
-                value.truncate(len);
+                if items.is_empty() {
+                    items.reserve_exact(keys.len());
+                }
                 items.push(Item {
                     key,
                     flags,

@@ -104,7 +104,7 @@ pub(crate) async fn timeout_closes_and_never_leaves_a_stale_reply<H: Harness>(t:
     assert_eq!(idle(&cx, &mc), 0);
     // A held connection is closed by its timeout: the late reply is never read.
     let mut conn = mc.connection().await.unwrap();
-    let get = cosocket_memcached::Command::Get(vec![b"second"], false);
+    let get = cosocket_memcached::Command::Get(std::borrow::Cow::Borrowed(&[b"second"]), false);
     assert!(conn.execute(&get).await.unwrap_err().is_timeout());
     let err = conn.execute(&get).await.unwrap_err();
     assert_eq!(err.to_string(), "closed");
@@ -118,7 +118,7 @@ pub(crate) async fn cancelled_request_makes_the_connection_unusable<H: Harness>(
     let cx = t.cx();
     let mc = Memcached::new(cx.clone(), Config::tcp("127.0.0.1", port));
     let mut conn = mc.connection().await.unwrap();
-    let get = cosocket_memcached::Command::Get(vec![b"one"], false);
+    let get = cosocket_memcached::Command::Get(std::borrow::Cow::Borrowed(&[b"one"]), false);
     assert!(within_ms(&t, 30, conn.execute(&get)).await.is_none());
     let err = conn.execute(&get).await.unwrap_err();
     assert!(matches!(err, Error::Unusable), "{err:?}");
