@@ -71,8 +71,22 @@ impl<S: StreamSock> Connection<S> {
         cmd: &Cmd<'_>,
         read: Option<Timeout>,
     ) -> Result<Value> {
-        let mut replies = self.exchange(cmd, 1, read).await?;
-        replies.pop().expect("one reply").into_result()
+        // One reply: no `Vec` of replies.
+        self.begin(read)?;
+        let result = async {
+            self.sock.send(cmd).await?;
+            let mut parser = Parser::default();
+            loop {
+                match parser.read(&mut self.sock, &self.limits).await? {
+                    // Out-of-band pushes (client-side caching's invalidations) are not
+                    // replies.
+                    Value::Push(_) if self.resp3 => {}
+                    v => return Ok(v),
+                }
+            }
+        }
+        .await;
+        self.finish(read, result)?.into_result()
     }
 
     /// Sends every command of `pipeline` in one `send` and reads their replies in order.
@@ -121,6 +135,14 @@ impl<S: StreamSock> Connection<S> {
         replies: usize,
         read: Option<Timeout>,
     ) -> Result<Vec<Value>> {
+        self.begin(read)?;
+        let result = self.send_and_read(request, replies).await;
+        self.finish(read, result)
+    }
+
+    /// Opens an exchange (with its own read timeout, if given). The `begin_request` /
+    /// `end_request` bracket is what lets a cancelled exchange be told from a clean one.
+    fn begin(&mut self, read: Option<Timeout>) -> Result<()> {
         if self.sock.request_in_flight() {
             let _ = self.sock.close();
             return Err(Error::Unusable);
@@ -129,17 +151,21 @@ impl<S: StreamSock> Connection<S> {
         if let Some(timeout) = read {
             self.sock.set_read_timeout(timeout);
         }
-        let result = self.send_and_read(request, replies).await;
+        Ok(())
+    }
+
+    /// Closes an exchange: a clean one ends the request, a failed one closes the
+    /// connection (out of step, or maybe: never reuse it).
+    fn finish<T>(&mut self, read: Option<Timeout>, result: Result<T>) -> Result<T> {
         if read.is_some() {
             self.sock.set_read_timeout(self.read_timeout);
         }
         match result {
-            Ok(values) => {
+            Ok(out) => {
                 self.sock.end_request();
-                Ok(values)
+                Ok(out)
             }
             Err(e) => {
-                // Out of step, or maybe: never reuse it.
                 let _ = self.sock.close();
                 Err(e)
             }

@@ -205,6 +205,11 @@ impl std::fmt::Debug for Parser {
     }
 }
 
+/// Bulk strings (with their CRLF) up to this size are read borrowed and copied: the size
+/// up to which cosocket copies a result out of its buffer (`COPY_MAX`), larger ones share
+/// the buffer's block and are cut without an allocation.
+const SHORT_BLOB: usize = 256;
+
 impl Parser {
     /// Whether a reply is half read.
     pub(crate) fn in_reply(&self) -> bool {
@@ -220,12 +225,25 @@ impl Parser {
     ) -> Result<Value> {
         loop {
             let mut value = if let Some((tag, n)) = self.blob {
-                let mut bytes = sock.receive_exact(n + 2).await?;
+                // One read call for the string and its CRLF, so that a dropped read
+                // leaves the parser where it was. A short one is borrowed and copied
+                // once: cosocket copies short results anyway, and cutting the CRLF off
+                // such a `Bytes` would allocate a second time.
+                let bytes = if n + 2 <= SHORT_BLOB {
+                    let raw = sock.receive_exact_ref(n + 2).await?;
+                    if &raw[n..] != b"\r\n" {
+                        return Err(protocol("a bulk string not ended by CRLF"));
+                    }
+                    Bytes::copy_from_slice(&raw[..n])
+                } else {
+                    let mut bytes = sock.receive_exact(n + 2).await?;
+                    if &bytes[n..] != b"\r\n" {
+                        return Err(protocol("a bulk string not ended by CRLF"));
+                    }
+                    bytes.truncate(n);
+                    bytes
+                };
                 self.blob = None;
-                if &bytes[n..] != b"\r\n" {
-                    return Err(protocol("a bulk string not ended by CRLF"));
-                }
-                bytes.truncate(n);
                 blob(tag, bytes)?
             } else {
                 let line = sock.receive_line_ref().await?;
