@@ -34,6 +34,8 @@ ROOT = os.path.dirname(HERE)
 LINE_LEN, LINES_PER_FILE, PART_LINES, PARTS_PER_FILE = 100, 80000, 40, 2000
 BOUNDARY = b"\r\n--boundary"
 BUFFER_SIZES = (4096, 65536)
+# §5's HTTP files: name -> size.
+CLIENT_FILES = {"small": 100, "large": 1 << 20}
 
 NGINX_CONF = r"""
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
@@ -291,11 +293,10 @@ class Bench:
         return {"total_bytes": total, "runs": runs, "median": med}
 
     # -- §5 clients ------------------------------------------------------------------
-    def clients(self):
-        """SET and GET of 100-byte values by cosocket-redis and cosocket-memcached (each
-        connection model, tokio current-thread and smol) against redis-rs, async-memcached
-        and lua-resty-redis / lua-resty-memcached (OpenResty's one worker), at 1 and 50
-        tasks, interleaved; then the syscalls of a Redis GET."""
+    def start_client_servers(self):
+        """§5's servers, each stopped by PID at the end: redis-server, memcached, dnsmasq
+        and the HTTP nginx on CPU 0, OpenResty (lua-resty-*, the measured Lua clients) on
+        CPU 1. Returns their ports."""
         redis_port, memc_port = free_port(), free_port()
         self.procs.start("redis", self.peer(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                                              "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -310,8 +311,7 @@ class Bench:
         # nginx's worker runs as nobody when started as root: the files must be readable.
         os.chmod(self.tmp, 0o755)
         os.chmod(www, 0o755)
-        files = {"small": 100, "large": 1 << 20}
-        for name, size in files.items():
+        for name, size in CLIENT_FILES.items():
             with open(os.path.join(www, name), "wb") as f:
                 f.write(random.Random(size).randbytes(size))
         nginx_port = self.start_nginx("nginx-kv")
@@ -327,6 +327,19 @@ class Bench:
             dns += ["--user=root", "--group=root"]
         dns += ["--host-record=n%d.test,10.0.%d.%d" % (i, i // 250, i % 250 + 1) for i in range(100)]
         self.procs.start("dnsmasq", self.peer(dns), dns_port)
+        return {"redis": redis_port, "memcached": memc_port, "nginx": nginx_port, "http": http_port,
+                "dns": dns_port}
+
+    def clients(self):
+        """SET and GET of 100-byte values by cosocket-redis and cosocket-memcached (each
+        connection model, tokio current-thread and smol) against redis-rs, async-memcached
+        and lua-resty-redis / lua-resty-memcached (OpenResty's one worker), at 1 and 50
+        tasks, interleaved; then the syscalls of a Redis GET."""
+        ports = self.start_client_servers()
+        redis_port, memc_port, nginx_port, http_port, dns_port = (
+            ports[k] for k in ("redis", "memcached", "nginx", "http", "dns"))
+        files = CLIENT_FILES
+        dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
         n1, n50, npipe = self.a.kv_ops, self.a.kv_ops * 2, self.a.kv_ops * 10
         cases = []  # (name, how, options)
         for tasks in (1, 50):
