@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::proto::deadline::{Check, Deadline, TimeoutMode};
 use crate::rt::{Runtime, Sleep};
@@ -21,7 +21,29 @@ pub(crate) struct OpTimer<S> {
     deadline: Option<Deadline>,
     /// The progress count last seen (bytes moved): a change restarts an idle deadline.
     progress: u64,
-    sleep: Option<Pin<Box<S>>>,
+    /// The sleep, made when the operation first waits or kept from an earlier operation
+    /// ([`with_kept`](Self::with_kept)).
+    sleep: Option<KeptSleep<S>>,
+}
+
+/// A sleep and the instant it is set to, kept between the reads of one socket
+/// ([`OpTimer::into_kept`]): the next read that waits reuses it instead of allocating
+/// and registering a new one and deregistering it again.
+///
+/// Like nginx's lazy timers (a timer is not moved when its new expiry is close to the
+/// old one), a kept sleep that is set *earlier* than the next read's deadline is not
+/// moved when that read arms: it fires early at worst, and is then set to the deadline
+/// (the same re-arm an idle timeout does after progress). A busy connection with a 60 s
+/// read timeout thus touches the timer once a minute, not once a read.
+pub(crate) struct KeptSleep<S> {
+    sleep: Pin<Box<S>>,
+    at: Instant,
+}
+
+impl<S> std::fmt::Debug for KeptSleep<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptSleep").field("at", &self.at).finish()
+    }
 }
 
 impl<S> std::fmt::Debug for OpTimer<S> {
@@ -30,7 +52,7 @@ impl<S> std::fmt::Debug for OpTimer<S> {
             .field("mode", &self.mode)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
-            .field("armed", &self.sleep.is_some())
+            .field("armed", &self.deadline.is_some())
             .finish()
     }
 }
@@ -54,6 +76,19 @@ impl<S: Sleep> OpTimer<S> {
             progress: 0,
             sleep: None,
         }
+    }
+
+    /// The same timer, reusing `kept` (an earlier operation's sleep) if it has to wait.
+    pub(crate) fn with_kept(mut self, kept: Option<KeptSleep<S>>) -> Self {
+        if self.timeout.is_some() {
+            self.sleep = kept;
+        }
+        self
+    }
+
+    /// The sleep, for the next operation of the same side ([`with_kept`](Self::with_kept)).
+    pub(crate) fn into_kept(self) -> Option<KeptSleep<S>> {
+        self.sleep
     }
 
     /// Whether the armed deadline has passed (never before the operation first waited).
@@ -82,7 +117,22 @@ impl<S: Sleep> OpTimer<S> {
         match &mut self.deadline {
             None => {
                 let deadline = Deadline::new(self.mode, timeout, rt.now());
-                self.sleep = Some(Box::pin(rt.sleep_until(deadline.at())));
+                let at = deadline.at();
+                match &mut self.sleep {
+                    // Set no later than the deadline: it fires early at worst (see
+                    // `KeptSleep`).
+                    Some(kept) if kept.at <= at => {}
+                    Some(kept) => {
+                        kept.sleep.as_mut().reset(at);
+                        kept.at = at;
+                    }
+                    None => {
+                        self.sleep = Some(KeptSleep {
+                            sleep: Box::pin(rt.sleep_until(at)),
+                            at,
+                        });
+                    }
+                }
                 self.deadline = Some(deadline);
                 self.progress = progress;
             }
@@ -97,13 +147,16 @@ impl<S: Sleep> OpTimer<S> {
             let Some(timer) = self.sleep.as_mut() else {
                 return Poll::Pending;
             };
-            ready!(timer.as_mut().poll(task));
+            ready!(timer.sleep.as_mut().poll(task));
             let Some(deadline) = self.deadline else {
                 return Poll::Pending;
             };
             match deadline.check(rt.now()) {
                 Check::Expired => return Poll::Ready(()),
-                Check::WaitUntil(at) => timer.as_mut().reset(at),
+                Check::WaitUntil(at) => {
+                    timer.sleep.as_mut().reset(at);
+                    timer.at = at;
+                }
             }
         }
     }
@@ -114,7 +167,7 @@ impl<S: Sleep> OpTimer<S> {
 /// deadline never comes.
 pub(crate) async fn within<R: Runtime, F: Future>(
     rt: &R,
-    deadline: Option<std::time::Instant>,
+    deadline: Option<Instant>,
     fut: F,
 ) -> Option<F::Output> {
     let Some(deadline) = deadline else {

@@ -419,6 +419,7 @@ macro_rules! __conformance_cases {
             x_every_address_within_one_connect_timeout
             x_logs_spec_lines
             x_timeouts_never_and_max
+            x_read_timeouts_across_reads
             x_borrowed_reads_interleave
             x_borrowed_reads_partials_cancel_and_keepalive
             x_borrowed_read_then_keepalive

@@ -127,3 +127,41 @@ pub async fn x_timeouts_never_and_max<H: Harness>(t: Case<H>) {
         "a directive of Duration::MAX never times out"
     );
 }
+
+/// A read's timer is kept for the socket's next read that waits (`KeptSleep` in core):
+/// a kept timer set *later* than the next deadline is moved to it, one set *earlier*
+/// fires early and is moved on, never failing the read before its own timeout.
+pub async fn x_read_timeouts_across_reads<H: Harness>(t: Case<H>) {
+    let mut peer = start(PeerSpec::tcp(vec![
+        Step::sleep(50),
+        Step::send("one\n"),
+        Step::sleep(500),
+        Step::send("two\n"),
+        Step::sleep(900),
+        Step::send("three\n"),
+    ]));
+    let cx = t.cx();
+    let mut s = cx.stream();
+    connect_target(&mut s, &mut peer, "peer", &ConnectOptions::new())
+        .await
+        .unwrap();
+    // Waits 50 ms within 150 ms: the kept timer is set to about 150 ms from here.
+    s.set_read_timeout(Duration::from_millis(150));
+    expect("150 ms", &s.receive_line().await, r#"("one")"#);
+    // Waits 500 ms within 2 s: the kept timer fires early, at 150 ms, and moves on.
+    s.set_read_timeout(Duration::from_millis(2000));
+    expect("2 s", &s.receive_line().await, r#"("two")"#);
+    // 250 ms, with a kept timer set about 1.5 s ahead: moved back, on time.
+    s.set_read_timeout(Duration::from_millis(250));
+    let started = Instant::now();
+    expect("250 ms", &s.receive_line().await, r#"(nil,"timeout","")"#);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_millis(550),
+        "a 250 ms read timeout after a 2 s one fired after {took:?}"
+    );
+    // The kept timer has fired: the next read still waits its own 2 s.
+    s.set_read_timeout(Duration::from_millis(2000));
+    expect("2 s again", &s.receive_line().await, r#"("three")"#);
+    drop(finish(peer));
+}

@@ -57,9 +57,11 @@ fn poll_fill_buf<'a, R: Runtime>(
                     buf,
                     settings,
                     poll_timer,
+                    kept_sleep,
                 } = &mut *side;
                 let timer = poll_timer.get_or_insert_with(|| {
                     OpTimer::idle(settings.timeout.resolve(directives.read_timeout))
+                        .with_kept(kept_sleep.take())
                 });
                 return match timer.poll_expired(rt, buf.received(), task) {
                     Poll::Ready(()) => {
@@ -72,7 +74,9 @@ fn poll_fill_buf<'a, R: Runtime>(
             }
         }
     }
-    side.poll_timer = None;
+    if let Some(timer) = side.poll_timer.take() {
+        side.kept_sleep = timer.into_kept();
+    }
     let side: &'a ReadSide<R::Sleep> = side;
     Poll::Ready(Ok(side.buf.buffered()))
 }

@@ -19,7 +19,7 @@ use crate::proto::{
 };
 use crate::rt::Runtime;
 use crate::socket::StreamRead;
-use crate::timer::OpTimer;
+use crate::timer::{KeptSleep, OpTimer};
 
 /// The read side: the receive buffer (its state is the read half's state) and the
 /// object's read settings, which stay with it across reconnects (spec §1.1).
@@ -30,6 +30,8 @@ pub(crate) struct ReadSide<S> {
     /// The timer of an I/O-trait read that waits (`poll_read`, `poll_fill_buf`): those
     /// have no future of their own to keep it in.
     pub(crate) poll_timer: Option<OpTimer<S>>,
+    /// The sleep of the last read that waited, for the next one (see `KeptSleep`).
+    pub(crate) kept_sleep: Option<KeptSleep<S>>,
 }
 
 /// The read timeout and read limit overrides of a socket.
@@ -49,6 +51,7 @@ impl<S> ReadSide<S> {
             buf,
             settings,
             poll_timer: None,
+            kept_sleep: None,
         }
     }
 
@@ -58,6 +61,7 @@ impl<S> ReadSide<S> {
             buf: RecvBuffer::new(segment),
             settings,
             poll_timer: None,
+            kept_sleep: None,
         }
     }
 }
@@ -175,8 +179,9 @@ async fn wait<R: Runtime, Rd: Reader>(
     side: &mut ReadSide<R::Sleep>,
     mut call: ReadCall<Rd>,
 ) -> Result<Rd::Output> {
-    let mut timer = OpTimer::idle(side.settings.timeout.resolve(directives.read_timeout));
-    poll_fn(|task| {
+    let mut timer = OpTimer::idle(side.settings.timeout.resolve(directives.read_timeout))
+        .with_kept(side.kept_sleep.take());
+    let result = poll_fn(|task| {
         if let Poll::Ready(result) = call.poll(&mut side.buf, conn, task) {
             return Poll::Ready(logged(directives, conn, result));
         }
@@ -189,7 +194,9 @@ async fn wait<R: Runtime, Rd: Reader>(
             Poll::Pending => Poll::Pending,
         }
     })
-    .await
+    .await;
+    side.kept_sleep = timer.into_kept();
+    result
 }
 
 /// [`read`] of a borrowing reader: the result is lent out of the buffer until the next
