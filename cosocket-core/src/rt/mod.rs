@@ -135,10 +135,13 @@ pub fn poll_retry<T>(
     }
 }
 
-/// One `read(2)` on a stream's `fd`, the syscall std's and tokio's streams make: `Ok(0)` is
-/// the end of the stream, `WouldBlock` means wait for readiness.
+/// One `recv(2)` on a stream socket's `fd` (TCP or Unix), the syscall std's and tokio's
+/// streams make: `Ok(0)` is the end of the stream, `WouldBlock` means wait for readiness.
+/// (`recv` rather than `read`: the socket layer directly, without the file layer's checks.)
 pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
-    rustix::io::read(fd, buf).map_err(io::Error::from)
+    rustix::net::recv(fd, buf, rustix::net::RecvFlags::empty())
+        .map(|(n, _)| n)
+        .map_err(io::Error::from)
 }
 
 /// One `recv(2)` of a datagram on `fd`: `Ok(0)` is an empty datagram, `WouldBlock` means
@@ -155,9 +158,18 @@ pub fn send(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     rustix::net::send(fd, buf, rustix::net::SendFlags::empty()).map_err(io::Error::from)
 }
 
-/// One `writev(2)` of `bufs` on `fd`.
+/// One gathering write of `bufs` on a stream socket's `fd`: `sendmsg(2)` with
+/// `MSG_NOSIGNAL`, so that writing to a connection the peer reset is `EPIPE` and never a
+/// `SIGPIPE`, even in a process that did not ignore the signal (a Rust `main` does, a C
+/// host embedding the library may not); std's streams send with the same flag.
 pub fn writev(fd: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    rustix::io::writev(fd, bufs).map_err(io::Error::from)
+    rustix::net::sendmsg(
+        fd,
+        bufs,
+        &mut rustix::net::SendAncillaryBuffer::default(),
+        rustix::net::SendFlags::NOSIGNAL,
+    )
+    .map_err(io::Error::from)
 }
 
 /// The system resolver (`getaddrinfo`), blocking: what a backend runs on its blocking pool
