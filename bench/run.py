@@ -837,7 +837,8 @@ def clients_tables(c):
     mcpu = {k: statistics.median(v) for k, v in cpu.items() if v}
     reps = len(next(iter(runs.values())))
     out = ["Operations per second, median of %d interleaved repetitions, 100-byte values on keys k0–k999; "
-           "the client on CPU 1, the server (and OpenResty's worker) on CPU 0. CPU µs/op is the client "
+           "the measured client on CPU 1 (OpenResty's worker too, where lua-resty-* is the client), the "
+           "servers (redis-server, memcached, dnsmasq, the HTTP nginx) on CPU 0. CPU µs/op is the client "
            "process's user + system time (`/proc/self/stat`) per operation; pipelines are 100 commands "
            "per round trip, counted as 100 operations." % reps, ""]
     for backend, title in (("redis", "Redis"), ("memc", "memcached")):

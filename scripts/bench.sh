@@ -17,6 +17,8 @@ command -v nginx >/dev/null || need+=(nginx-light)
 # §5, the clients: the servers and OpenResty's own clients.
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v memcached >/dev/null || need+=(memcached)
+# dnsmasq-base: the binary without a system service.
+{ command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ]; } || need+=(dnsmasq-base)
 [ -e /usr/share/lua/5.1/nginx/redis.lua ] || need+=(lua-nginx-redis)
 [ -e /usr/share/lua/5.1/nginx/memcached.lua ] || need+=(lua-nginx-memcached)
 command -v strace >/dev/null || need+=(strace)

@@ -37,7 +37,10 @@ pub(crate) struct OpTimer<S> {
 /// read timeout thus touches the timer once a minute, not once a read.
 pub(crate) struct KeptSleep<S> {
     sleep: Pin<Box<S>>,
-    at: Instant,
+    /// Where it is set; `None` once its completion was taken (a timeout): a backend's
+    /// completed sleep need not complete again until it is reset (async-io's does not),
+    /// so such a sleep is always reset before it waits again.
+    at: Option<Instant>,
 }
 
 impl<S> std::fmt::Debug for KeptSleep<S> {
@@ -121,15 +124,15 @@ impl<S: Sleep> OpTimer<S> {
                 match &mut self.sleep {
                     // Set no later than the deadline: it fires early at worst (see
                     // `KeptSleep`).
-                    Some(kept) if kept.at <= at => {}
+                    Some(kept) if kept.at.is_some_and(|kept_at| kept_at <= at) => {}
                     Some(kept) => {
                         kept.sleep.as_mut().reset(at);
-                        kept.at = at;
+                        kept.at = Some(at);
                     }
                     None => {
                         self.sleep = Some(KeptSleep {
                             sleep: Box::pin(rt.sleep_until(at)),
-                            at,
+                            at: Some(at),
                         });
                     }
                 }
@@ -152,10 +155,13 @@ impl<S: Sleep> OpTimer<S> {
                 return Poll::Pending;
             };
             match deadline.check(rt.now()) {
-                Check::Expired => return Poll::Ready(()),
+                Check::Expired => {
+                    timer.at = None;
+                    return Poll::Ready(());
+                }
                 Check::WaitUntil(at) => {
                     timer.sleep.as_mut().reset(at);
-                    timer.at = at;
+                    timer.at = Some(at);
                 }
             }
         }

@@ -160,7 +160,21 @@ pub async fn x_read_timeouts_across_reads<H: Harness>(t: Case<H>) {
         took >= Duration::from_millis(250) && took < Duration::from_millis(550),
         "a 250 ms read timeout after a 2 s one fired after {took:?}"
     );
-    // The kept timer has fired: the next read still waits its own 2 s.
+    // The kept timer's completion was taken: it still fires for the next timeout (a
+    // completed async-io timer never fires again unless it is reset).
+    s.set_read_timeout(Duration::from_millis(150));
+    let started = Instant::now();
+    expect(
+        "150 ms again",
+        &s.receive_line().await,
+        r#"(nil,"timeout","")"#,
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_millis(450),
+        "a 150 ms read timeout after a timeout fired after {took:?}"
+    );
+    // The next read still waits its own 2 s.
     s.set_read_timeout(Duration::from_millis(2000));
     expect("2 s again", &s.receive_line().await, r#"("three")"#);
     drop(finish(peer));
