@@ -230,7 +230,7 @@ pub async fn x_every_address_within_one_connect_timeout<H: Harness>(t: Case<H>) 
     };
     let refused = ip(none.target("closed").unwrap());
     let silent = ip(none.target("backlog_full").unwrap());
-    let answer = Answer::Addrs(vec![refused, silent, silent]);
+    let answer = Answer::Addrs(vec![refused, silent, silent, silent]);
     let cx = t.cx_with(|d| {
         d.resolver = Resolver::Custom(Arc::new(answer));
         d.connect_timeout = Duration::from_millis(300);
@@ -242,11 +242,11 @@ pub async fn x_every_address_within_one_connect_timeout<H: Harness>(t: Case<H>) 
         &s.connect("two.example", 80, &opts()).await,
         r#"(nil,"timeout")"#,
     );
-    // One timeout, not one per silent address (two would be 600 ms); the margin is for a
-    // loaded 2-core CI machine.
+    // One timeout, not one per silent address (three would be 900 ms); the margin is for
+    // a loaded 2-core CI machine running the other harnesses' suites at the same time.
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(290) && took < Duration::from_millis(580),
+        took >= Duration::from_millis(290) && took < Duration::from_millis(850),
         "{took:?}"
     );
 }
