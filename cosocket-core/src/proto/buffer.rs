@@ -346,14 +346,14 @@ impl RecvBuffer {
 
     /// One `recv` of at most the free space of the current segment, or, for a read that
     /// still `needs` more than that (a large `receive_exact`), of at most what it needs
-    /// and no more than is already buffered.
+    /// rounded up to the end of its last segment, and no more than is already buffered.
     ///
-    /// The larger `recv` changes no result: the read consumes every byte it asks for, so
-    /// nothing is read ahead of the call (OpenResty loops `recv`s of a segment until the
-    /// size is met, which takes the same bytes from the kernel, in more system calls: 256
-    /// instead of about 10 for a 1 MiB body at the default 4 KiB). Bounding it by what
-    /// already arrived keeps a hostile length from reserving memory the peer never sent:
-    /// the storage stays within twice the bytes received plus two segments.
+    /// The larger `recv` changes no result: OpenResty loops `recv`s of a segment until the
+    /// size is met, which takes the same bytes from the kernel, up to the same segment
+    /// end, in more system calls (256 instead of about 10 for a 1 MiB body at the default
+    /// 4 KiB). Bounding it by what already arrived keeps a hostile length from reserving
+    /// memory the peer never sent: the storage stays within twice the bytes received plus
+    /// two segments.
     fn poll_fill<S: Recv + ?Sized>(
         &mut self,
         cx: &mut Context<'_>,
@@ -363,7 +363,23 @@ impl RecvBuffer {
         self.settle();
         let mut want = self.segment - self.segment_fill;
         if needs > want {
-            want = needs.min(want.max(self.len()));
+            // Up to the end of the segment where the read's last byte falls, as
+            // OpenResty's last segment-sized `recv` would ask: the bytes past the need
+            // within that segment are read (and stay buffered) there too.
+            let end = self
+                .segment_fill
+                .saturating_add(needs)
+                .div_ceil(self.segment)
+                .saturating_mul(self.segment);
+            // No more than already arrived (a hostile length reserves nothing), unless
+            // that much completes the read: then up to that segment end, never stopping
+            // the read mid-segment where OpenResty's `recv`s would go on to its end.
+            let cap = want.max(self.len());
+            want = if cap >= needs {
+                end - self.segment_fill
+            } else {
+                cap
+            };
         }
         self.make_room(want);
         let free = &mut self.storage[self.filled..self.filled + want];
