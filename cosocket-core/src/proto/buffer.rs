@@ -9,8 +9,8 @@
 //! * Readers remember how far they scanned, so no byte is scanned twice across polls.
 //! * Nothing reserves more than two segments ahead of what arrived (one block holds a
 //!   segment's `recv` and the leftover of the reads before it), or, for a large
-//!   `receive_exact`, more than twice what arrived: `receive_exact(1 << 40)` holds only
-//!   about the bytes that really came, and a 1 MiB body takes about ten `recv`s.
+//!   `receive_exact`, more than twice what arrived plus a segment: `receive_exact(1 << 40)`
+//!   holds only about the bytes that really came, and a 1 MiB body takes about ten `recv`s.
 
 use std::io;
 use std::num::NonZeroUsize;
