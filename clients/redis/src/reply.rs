@@ -229,17 +229,18 @@ impl Parser {
                 // leaves the parser where it was. A short one is borrowed and copied
                 // once: cosocket copies short results anyway, and cutting the CRLF off
                 // such a `Bytes` would allocate a second time.
+                let ended = |raw: &[u8]| {
+                    (&raw[n..] == b"\r\n")
+                        .then_some(())
+                        .ok_or_else(|| protocol("a bulk string not ended by CRLF"))
+                };
                 let bytes = if n + 2 <= SHORT_BLOB {
                     let raw = sock.receive_exact_ref(n + 2).await?;
-                    if &raw[n..] != b"\r\n" {
-                        return Err(protocol("a bulk string not ended by CRLF"));
-                    }
+                    ended(raw)?;
                     Bytes::copy_from_slice(&raw[..n])
                 } else {
                     let mut bytes = sock.receive_exact(n + 2).await?;
-                    if &bytes[n..] != b"\r\n" {
-                        return Err(protocol("a bulk string not ended by CRLF"));
-                    }
+                    ended(&bytes)?;
                     bytes.truncate(n);
                     bytes
                 };

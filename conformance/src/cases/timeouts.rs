@@ -152,30 +152,25 @@ pub async fn x_read_timeouts_across_reads<H: Harness>(t: Case<H>) {
     s.set_read_timeout(Duration::from_millis(2000));
     expect("2 s", &s.receive_line().await, r#"("two")"#);
     // 250 ms, with a kept timer set about 1.5 s ahead: moved back, on time.
-    s.set_read_timeout(Duration::from_millis(250));
-    let started = Instant::now();
-    expect("250 ms", &s.receive_line().await, r#"(nil,"timeout","")"#);
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(250) && took < Duration::from_millis(550),
-        "a 250 ms read timeout after a 2 s one fired after {took:?}"
-    );
+    times_out_on_time(&mut s, 250, "after a 2 s one").await;
     // The kept timer's completion was taken: it still fires for the next timeout (a
     // completed async-io timer never fires again unless it is reset).
-    s.set_read_timeout(Duration::from_millis(150));
-    let started = Instant::now();
-    expect(
-        "150 ms again",
-        &s.receive_line().await,
-        r#"(nil,"timeout","")"#,
-    );
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(150) && took < Duration::from_millis(450),
-        "a 150 ms read timeout after a timeout fired after {took:?}"
-    );
+    times_out_on_time(&mut s, 150, "after a timeout").await;
     // The next read still waits its own 2 s.
     s.set_read_timeout(Duration::from_millis(2000));
     expect("2 s again", &s.receive_line().await, r#"("three")"#);
     drop(finish(peer));
+}
+
+/// A line read with a `ms` read timeout from a silent peer: `timeout`, no sooner than
+/// `ms` and less than 300 ms later.
+async fn times_out_on_time<S: StreamSock>(s: &mut S, ms: u64, after: &str) {
+    s.set_read_timeout(Duration::from_millis(ms));
+    let started = Instant::now();
+    expect(after, &s.receive_line().await, r#"(nil,"timeout","")"#);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(ms) && took < Duration::from_millis(ms + 300),
+        "a {ms} ms read timeout {after} fired after {took:?}"
+    );
 }
